@@ -1,0 +1,257 @@
+"""The cost model of Session 5: parameters and multiply-accumulates (MACs).
+
+The slide's starting point: one output position of a (k, l) convolution from C_in to C_out
+maps costs ``N_ops = k·l·C_in·C_out`` MACs, and the layer holds the same number of weights.
+A whole layer repeats that for every output position: ``× H_out·W_out``.
+FLOPs ≈ 2 × MACs (a multiply and an add); bias additions and activations are not counted.
+
+Every analytic function here has a measured twin: ``count(layer, input_size)`` runs the layer
+under ``torch.utils.flop_counter.FlopCounterMode`` and the tests check that both agree exactly.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from . import checks
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Parameters and MACs of a layer or network (for one input image unless said otherwise)."""
+
+    params: int
+    macs: int
+
+    @property
+    def flops(self) -> int:
+        """FLOPs = 2 × MACs (one multiply and one add per MAC)."""
+        return 2 * self.macs
+
+    def __add__(self, other: Cost) -> Cost:
+        if not isinstance(other, Cost):
+            return NotImplemented
+        return Cost(self.params + other.params, self.macs + other.macs)
+
+    def __radd__(self, other: object) -> Cost:
+        if other == 0:  # lets sum() start from 0
+            return self
+        return self.__add__(other)  # type: ignore[arg-type]
+
+    def __mul__(self, times: int) -> Cost:
+        """``n × cost``: the cost of n identical layers."""
+        if isinstance(times, bool) or not isinstance(times, int):
+            return NotImplemented
+        return Cost(self.params * times, self.macs * times)
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return f"Cost(params={self.params:,}, macs={self.macs:,})"
+
+    def __str__(self) -> str:
+        return f"{human(self.params)} params, {human(self.macs)} MACs"
+
+
+ZERO = Cost(0, 0)
+
+
+def human(number: float) -> str:
+    """Short human form: 1234 -> '1.23 k', 5_600_000 -> '5.6 M'."""
+    for limit, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(number) >= limit:
+            return f"{number / limit:.3g}{suffix}"
+    return f"{number:.3g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Measured cost
+# ---------------------------------------------------------------------------------------------
+def count(model: nn.Module, input_size: Sequence[int]) -> Cost:
+    """Measure a module: its parameter count and the MACs of one forward pass.
+
+    MACs = FLOPs / 2, with FLOPs from ``torch.utils.flop_counter.FlopCounterMode`` (which counts
+    convolutions and matrix products, not bias additions, normalisation or activations).
+    ``input_size`` includes the batch dimension, e.g. ``(1, 3, 224, 224)``; MACs scale with it.
+    The module is run in eval mode and left in the mode it was in.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model={type(model).__name__} must be a torch.nn.Module")
+    if len(input_size) < 1 or not all(isinstance(s, int) and s >= 1 for s in input_size):
+        raise ValueError(f"input_size={tuple(input_size)!r} must be a tuple of positive integers, e.g. (1, 3, 32, 32)")
+    params = sum(p.numel() for p in model.parameters())
+    first = next(model.parameters(), None)
+    x = torch.zeros(tuple(input_size), device=first.device if first is not None else "cpu",
+                    dtype=first.dtype if first is not None else torch.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(x)
+    finally:
+        model.train(was_training)
+    return Cost(params=params, macs=counter.get_total_flops() // 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Analytic costs. Sizes h_out, w_out default to 1: the per-output-position cost of the slides.
+# ---------------------------------------------------------------------------------------------
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """Output length of a convolution: ⌊(size + 2·padding − kernel_size) / stride⌋ + 1."""
+    checks.positive_int("size", size)
+    checks.positive_int("kernel_size", kernel_size)
+    checks.positive_int("stride", stride)
+    checks.non_negative_int("padding", padding)
+    if size + 2 * padding < kernel_size:
+        raise ValueError(f"kernel_size={kernel_size} must not exceed size + 2·padding = {size + 2 * padding}")
+    return (size + 2 * padding - kernel_size) // stride + 1
+
+
+def conv2d_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, w_out: int = 1,
+                groups: int = 1, bias: bool = False) -> Cost:
+    """Standard (or grouped) 2D convolution.
+
+    params = k·l·(C_in/G)·C_out  (+ C_out biases)
+    MACs   = k·l·(C_in/G)·C_out · H_out·W_out
+    With G = 1 this is the slide's N_ops = k·l·C_in·C_out per output position.
+    """
+    for name, value in (("k", k), ("l", l), ("c_in", c_in), ("c_out", c_out),
+                        ("h_out", h_out), ("w_out", w_out), ("groups", groups)):
+        checks.positive_int(name, value)
+    checks.divides("groups", groups, "c_in", c_in)
+    checks.divides("groups", groups, "c_out", c_out)
+    weights = k * l * (c_in // groups) * c_out
+    return Cost(params=weights + (c_out if bias else 0), macs=weights * h_out * w_out)
+
+
+def grouped_conv_cost(k: int, l: int, c_in: int, c_out: int, groups: int,
+                      h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
+    """Grouped convolution with G groups: each output map sees only C_in/G input maps.
+
+    params = MACs per position = k·l·C_in·C_out / G   (G times cheaper than the standard conv)
+    """
+    return conv2d_cost(k, l, c_in, c_out, h_out, w_out, groups=groups, bias=bias)
+
+
+def depthwise_conv_cost(k: int, l: int, c_in: int, depth_multiplier: int = 1,
+                        h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
+    """Depthwise convolution with depth multiplier D: G = C_in groups, C_out = D·C_in.
+
+    params = MACs per position = k·l·C_in·D
+    (The slide writes k·l·C_in·D·C_in; notebook 04 checks which reading torch agrees with.)
+    """
+    checks.positive_int("depth_multiplier", depth_multiplier)
+    checks.positive_int("c_in", c_in)
+    return conv2d_cost(k, l, c_in, c_in * depth_multiplier, h_out, w_out, groups=c_in, bias=bias)
+
+
+def pointwise_conv_cost(c_in: int, c_out: int, h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
+    """1×1 (pointwise) convolution: params = MACs per position = C_in·C_out."""
+    return conv2d_cost(1, 1, c_in, c_out, h_out, w_out, bias=bias)
+
+
+def batchnorm_cost(channels: int) -> Cost:
+    """BatchNorm2d: 2 learned parameters per channel (γ, β); its multiply-adds are not MACs."""
+    checks.positive_int("channels", channels)
+    return Cost(params=2 * channels, macs=0)
+
+
+def decomposed_conv_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, w_out: int = 1,
+                         bias: bool = False) -> Cost:
+    """(k, l) kernel replaced by a (k, 1) conv C_in→C_out then a (1, l) conv C_out→C_out.
+
+    params = MACs per position = k·C_in·C_out + l·C_out²
+    With C_in = C_out this is the slide's (k + l)·C_in² instead of k·l·C_in².
+    """
+    return (conv2d_cost(k, 1, c_in, c_out, h_out, w_out)
+            + conv2d_cost(1, l, c_out, c_out, h_out, w_out, bias=bias))
+
+
+def depthwise_separable_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, w_out: int = 1,
+                             depth_multiplier: int = 1, batchnorm: bool = True) -> Cost:
+    """Depthwise (k, l) conv with multiplier D, then a 1×1 conv D·C_in → C_out (MobileNetV1 block).
+
+    MACs per position = k·l·C_in·D + D·C_in·C_out
+    Ratio to a standard conv (D = 1): 1/C_out + 1/(k·l).
+    With ``batchnorm``: + 2·D·C_in + 2·C_out parameters (one BatchNorm after each conv).
+    """
+    cost = (depthwise_conv_cost(k, l, c_in, depth_multiplier, h_out, w_out)
+            + pointwise_conv_cost(c_in * depth_multiplier, c_out, h_out, w_out))
+    if batchnorm:
+        cost = cost + batchnorm_cost(c_in * depth_multiplier) + batchnorm_cost(c_out)
+    return cost
+
+
+def fire_cost(c_in: int, squeeze: int, expand1x1: int, expand3x3: int, h: int = 1, w: int = 1) -> Cost:
+    """SqueezeNet's Fire module (all convs with bias, spatial size kept).
+
+    MACs per position = C_in·s + s·e1 + 9·s·e3
+    params            = MACs per position + s + e1 + e3 (biases)
+    """
+    return (pointwise_conv_cost(c_in, squeeze, h, w, bias=True)
+            + pointwise_conv_cost(squeeze, expand1x1, h, w, bias=True)
+            + conv2d_cost(3, 3, squeeze, expand3x3, h, w, bias=True))
+
+
+def expanded_channels(c_in: int, expand_ratio: float) -> int:
+    """Hidden width of an inverted residual: round(C_in · t), as in torchvision."""
+    checks.positive_int("c_in", c_in)
+    checks.positive_number("expand_ratio", expand_ratio)
+    hidden = int(round(c_in * expand_ratio))
+    if hidden < 1:
+        raise ValueError(f"expand_ratio={expand_ratio!r} must give at least one hidden channel for c_in={c_in}")
+    return hidden
+
+
+def inverted_residual_cost(c_in: int, c_out: int, h_in: int, w_in: int, stride: int = 1,
+                           expand_ratio: float = 6, kernel_size: int = 3) -> Cost:
+    """MobileNetV2's inverted residual, hidden width h = round(t·C_in), each conv followed by BatchNorm.
+
+    MACs = H_in·W_in·C_in·h        (1×1 expansion, skipped when t = 1)
+         + H_out·W_out·k²·h        (k×k depthwise, stride s)
+         + H_out·W_out·h·C_out     (1×1 linear projection)
+    params = the same terms without H·W, + 2 BatchNorm parameters per channel of each conv output.
+    """
+    checks.positive_int("stride", stride)
+    hidden = expanded_channels(c_in, expand_ratio)
+    pad = (kernel_size - 1) // 2
+    h_out = conv_output_size(h_in, kernel_size, stride, pad)
+    w_out = conv_output_size(w_in, kernel_size, stride, pad)
+    cost = ZERO
+    if expand_ratio != 1:
+        cost = pointwise_conv_cost(c_in, hidden, h_in, w_in) + batchnorm_cost(hidden)
+    cost = cost + depthwise_conv_cost(kernel_size, kernel_size, hidden, 1, h_out, w_out) + batchnorm_cost(hidden)
+    return cost + pointwise_conv_cost(hidden, c_out, h_out, w_out) + batchnorm_cost(c_out)
+
+
+def shift_conv_cost(c_in: int, c_out: int, h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
+    """Shift then 1×1 conv (Wu et al. 2017): the shift is free (0 params, 0 MACs).
+
+    params = MACs per position = C_in·C_out, whatever the shift's kernel size.
+    """
+    return pointwise_conv_cost(c_in, c_out, h_out, w_out, bias=bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# Display
+# ---------------------------------------------------------------------------------------------
+def costs_table(costs: Mapping[str, Cost], reference: str | None = None) -> pd.DataFrame:
+    """Put named costs side by side: params, MACs, FLOPs and the ratio to a reference row.
+
+    ``reference`` defaults to the first entry.
+    """
+    if not costs:
+        raise ValueError("costs={} must hold at least one named Cost")
+    reference = next(iter(costs)) if reference is None else reference
+    if reference not in costs:
+        raise ValueError(f"reference={reference!r} must be one of the names {list(costs)}")
+    base = costs[reference]
+    rows = [{"operator": name, "params": c.params, "MACs": c.macs, "FLOPs": c.flops,
+             f"MACs / {reference}": c.macs / base.macs if base.macs else float("nan")}
+            for name, c in costs.items()]
+    return pd.DataFrame(rows).set_index("operator")

@@ -1,0 +1,41 @@
+"""Kernel decomposition: a (k, l) convolution replaced by (k, 1) followed by (1, l)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .. import checks
+from ..cost import Cost, conv_output_size, decomposed_conv_cost
+
+
+class DecomposedConv2d(nn.Module):
+    """(k, 1) conv C_in→C_out, then (1, l) conv C_out→C_out, no non-linearity in between.
+
+    Cost per output position: k·C_in·C_out + l·C_out²  (slide: (k + l)·C_in² when C_in = C_out),
+    against k·l·C_in·C_out for the (k, l) convolution it replaces. Padding k//2 and l//2 keeps
+    the spatial size for odd kernels, like ``nn.Conv2d(..., padding=k // 2)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int] = (3, 3),
+                 stride: int = 1, bias: bool = True) -> None:
+        super().__init__()
+        self.in_channels = checks.positive_int("in_channels", in_channels)
+        self.out_channels = checks.positive_int("out_channels", out_channels)
+        self.kernel_size = checks.kernel_pair("kernel_size", kernel_size)
+        self.stride = checks.positive_int("stride", stride)
+        k, l = self.kernel_size
+        self.vertical = nn.Conv2d(in_channels, out_channels, (k, 1), stride=(stride, 1),
+                                  padding=(k // 2, 0), bias=False)
+        self.horizontal = nn.Conv2d(out_channels, out_channels, (1, l), stride=(1, stride),
+                                    padding=(0, l // 2), bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.horizontal(self.vertical(x))
+
+    def cost(self, input_hw: tuple[int, int]) -> Cost:
+        """Analytic params and MACs for one (C_in, H, W) input."""
+        k, l = self.kernel_size
+        h_out = conv_output_size(input_hw[0], k, self.stride, k // 2)
+        w_out = conv_output_size(input_hw[1], l, self.stride, l // 2)
+        return decomposed_conv_cost(k, l, self.in_channels, self.out_channels, h_out, w_out,
+                                    bias=self.horizontal.bias is not None)

@@ -1,0 +1,55 @@
+"""MobileNetV2's inverted residual with linear bottleneck (Sandler et al. 2018)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .. import checks
+from ..cost import Cost, expanded_channels, inverted_residual_cost
+
+
+def conv_bn_relu6(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                  groups: int = 1) -> nn.Sequential:
+    """Conv (no bias) + BatchNorm + ReLU6, the unit MobileNetV2 is built from."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride, (kernel_size - 1) // 2,
+                  groups=groups, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU6(inplace=True),
+    )
+
+
+class InvertedResidual(nn.Module):
+    """1×1 expand to t·C_in (ReLU6) → 3×3 depthwise, stride s (ReLU6) → 1×1 linear projection.
+
+    Narrow → wide → narrow: the residual joins the two narrow ends, and only when stride = 1 and
+    C_in = C_out. The projection has no ReLU: the bottleneck is linear, since a ReLU on few
+    channels would destroy information. With t = 1 the expansion conv is left out (as in the paper).
+    MACs = H·W·C_in·t·C_in + H'·W'·9·t·C_in + H'·W'·t·C_in·C_out.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, expand_ratio: float = 6) -> None:
+        super().__init__()
+        self.in_channels = checks.positive_int("in_channels", in_channels)
+        self.out_channels = checks.positive_int("out_channels", out_channels)
+        self.stride = checks.positive_int("stride", stride)
+        self.expand_ratio = checks.positive_number("expand_ratio", expand_ratio)
+        hidden = expanded_channels(in_channels, expand_ratio)
+        self.use_residual = stride == 1 and in_channels == out_channels
+        layers: list[nn.Module] = []
+        if expand_ratio != 1:
+            layers.append(conv_bn_relu6(in_channels, hidden, 1))
+        layers += [
+            conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden),
+            nn.Conv2d(hidden, out_channels, 1, bias=False),  # linear bottleneck: no activation
+            nn.BatchNorm2d(out_channels),
+        ]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.use_residual else self.conv(x)
+
+    def cost(self, input_hw: tuple[int, int]) -> Cost:
+        """Analytic params (BatchNorm included) and MACs for one (C_in, H, W) input."""
+        return inverted_residual_cost(self.in_channels, self.out_channels, *input_hw,
+                                      stride=self.stride, expand_ratio=self.expand_ratio)
