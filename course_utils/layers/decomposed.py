@@ -12,8 +12,9 @@ class DecomposedConv2d(nn.Module):
     """(k, 1) conv C_in→C_out, then (1, l) conv C_out→C_out, no non-linearity in between.
 
     Cost per output position: k·C_in·C_out + l·C_out²  (slide: (k + l)·C_in² when C_in = C_out),
-    against k·l·C_in·C_out for the (k, l) convolution it replaces. Padding k//2 and l//2 keeps
-    the spatial size for odd kernels, like ``nn.Conv2d(..., padding=k // 2)``.
+    against k·l·C_in·C_out for the (k, l) convolution it replaces. Kernel sizes are odd so that
+    padding k//2 and l//2 keeps the spatial size, like ``nn.Conv2d(..., padding=k // 2)``; the
+    stride is applied by the first conv, so both run at the output resolution.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int] = (3, 3),
@@ -22,12 +23,12 @@ class DecomposedConv2d(nn.Module):
         self.in_channels = checks.positive_int("in_channels", in_channels)
         self.out_channels = checks.positive_int("out_channels", out_channels)
         self.kernel_size = checks.kernel_pair("kernel_size", kernel_size)
+        for size in self.kernel_size:
+            checks.odd_positive_int("kernel_size", size)
         self.stride = checks.positive_int("stride", stride)
         k, l = self.kernel_size
-        self.vertical = nn.Conv2d(in_channels, out_channels, (k, 1), stride=(stride, 1),
-                                  padding=(k // 2, 0), bias=False)
-        self.horizontal = nn.Conv2d(out_channels, out_channels, (1, l), stride=(1, stride),
-                                    padding=(0, l // 2), bias=bias)
+        self.vertical = nn.Conv2d(in_channels, out_channels, (k, 1), stride=stride, padding=(k // 2, 0), bias=False)
+        self.horizontal = nn.Conv2d(out_channels, out_channels, (1, l), padding=(0, l // 2), bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.horizontal(self.vertical(x))
