@@ -113,12 +113,18 @@ SLIDERS: dict[str, tuple[str, Sequence[int]]] = {
 class CostExplorer:
     """Sliders for the layer shape; bars of MACs and parameters for each operator, updated in place.
 
-    >>> explorer = CostExplorer(operators=["standard k×l", "decomposed (k,1)+(1,l)"], knobs=["k", "l", "c_in"])
+    >>> explorer = CostExplorer(operators=["standard k×l", "decomposed (k,1)+(1,l)"], knobs=["k", "l", "c_in"],
+    ...                         same_channels=True)
     >>> explorer  # displays the sliders, the figure and the table
+
+    ``same_channels=True`` ties C_out to C_in (the slides' C_in = C_out case).
     """
 
     def __init__(self, operators: Sequence[str] | None = None, knobs: Sequence[str] | None = None,
-                 **initial: int) -> None:
+                 same_channels: bool = False, **initial: int) -> None:
+        self.same_channels = same_channels
+        if same_channels and knobs is not None and "c_out" in knobs:
+            raise ValueError("knobs=[..., 'c_out'] cannot be used with same_channels=True (C_out follows C_in)")
         self.operators = list(OPERATORS) if operators is None else list(operators)
         operator_costs(LayerShape(), self.operators)  # validates the names
         knobs = list(SLIDERS) if knobs is None else list(knobs)
@@ -141,6 +147,8 @@ class CostExplorer:
         values = dict(values)
         if "h" in values:
             values["w"] = values["h"]
+        if self.same_channels and "c_in" in values:
+            values["c_out"] = values["c_in"]
         for knob, value in values.items():
             if knob in SLIDERS and value not in SLIDERS[knob][1]:
                 raise ValueError(f"{knob}={value!r} must be one of {list(SLIDERS[knob][1])}")
