@@ -1,0 +1,134 @@
+"""The course baseline: a small CIFAR-10 CNN whose 3×3 body convolutions can be swapped for any
+Session-5 operator, so every notebook trains the *same* network with a different operator.
+
+    stem:  3×3 conv 3 → C₀ (always a standard conv: 3 input channels leave nothing to factorize)
+    body:  one block per row of ``STAGES``: block(C_in, C_out, stride), the operator under study
+    head:  global average pool → linear C_last → classes
+
+A block builder is a function ``(in_channels, out_channels, stride) -> nn.Module`` that returns the
+operator *with* its normalisation and activation. Add one with a single line:
+``BLOCKS["sal"] = lambda c_in, c_out, stride: ...`` (or ``register_block("sal", builder)``).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from .. import checks
+from ..layers import DecomposedConv2d, DepthwiseSeparableConv2d, Fire, InvertedResidual, ShiftConv2d
+
+BlockBuilder = Callable[[int, int, int], nn.Module]
+
+# The layer table: (output channels, stride) of each body block, at width 1.0.
+# 32×32 → 16×16 → 8×8 → 4×4; channels double when the resolution halves.
+STEM_CHANNELS = 32
+STAGES: tuple[tuple[int, int], ...] = (
+    (64, 2),
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+)
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """The standard block: 3×3 conv (no bias) → BatchNorm → ReLU.  MACs per position: 9·C_in·C_out."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+def decomposed_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """3×1 then 1×3 conv → BatchNorm → ReLU.  MACs per position: 3·C_in·C_out + 3·C_out²."""
+    return nn.Sequential(DecomposedConv2d(in_channels, out_channels, 3, stride, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+def depthwise_separable_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Module:
+    """3×3 depthwise + BN + ReLU → 1×1 pointwise + BN + ReLU.  MACs per position: 9·C_in + C_in·C_out."""
+    return DepthwiseSeparableConv2d(in_channels, out_channels, 3, stride)
+
+
+def fire_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """Fire (squeeze to C_out/8, expand half 1×1, half 3×3) → BatchNorm; a 2×2 max-pool for stride 2."""
+    squeeze = max(1, out_channels // 8)
+    layers: list[nn.Module] = [Fire(in_channels, squeeze, out_channels // 2, out_channels - out_channels // 2),
+                               nn.BatchNorm2d(out_channels)]
+    if stride > 1:
+        layers.append(nn.MaxPool2d(stride))
+    return nn.Sequential(*layers)
+
+
+def inverted_residual_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Module:
+    """MobileNetV2's inverted residual, expansion t = 6 (BN inside, linear bottleneck)."""
+    return InvertedResidual(in_channels, out_channels, stride, expand_ratio=6)
+
+
+def shift_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """Shift (free) → 1×1 conv → BatchNorm → ReLU.  MACs per position: C_in·C_out."""
+    return nn.Sequential(ShiftConv2d(in_channels, out_channels, 3, stride),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+BLOCKS: dict[str, BlockBuilder] = {
+    "standard": conv_bn_relu,
+    "decomposed": decomposed_block,
+    "depthwise_separable": depthwise_separable_block,
+    "fire": fire_block,
+    "inverted_residual": inverted_residual_block,
+    "shift": shift_block,
+}
+
+
+def register_block(name: str, builder: BlockBuilder) -> None:
+    """Make ``baseline_cnn(block=name)`` build its body with ``builder(in_channels, out_channels, stride)``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name={name!r} must be a non-empty string")
+    if not callable(builder):
+        raise ValueError(f"builder={builder!r} must be callable as builder(in_channels, out_channels, stride)")
+    BLOCKS[name] = builder
+
+
+def scaled(channels: int, width: float) -> int:
+    """Channels at width multiplier α: max(1, round(α · channels))."""
+    return max(1, round(width * channels))
+
+
+class BaselineCNN(nn.Module):
+    """stem (3×3 conv) → body blocks from ``stages`` → global average pool → linear classifier."""
+
+    def __init__(self, block: str = "standard", width: float = 1.0, num_classes: int = 10,
+                 stages: tuple[tuple[int, int], ...] = STAGES, stem_channels: int = STEM_CHANNELS) -> None:
+        super().__init__()
+        if block not in BLOCKS:
+            raise ValueError(f"block={block!r} must be one of {sorted(BLOCKS)}")
+        checks.positive_number("width", width)
+        checks.positive_int("num_classes", num_classes)
+        checks.positive_int("stem_channels", stem_channels)
+        if not stages:
+            raise ValueError(f"stages={stages!r} must list at least one (channels, stride) pair")
+        for channels, stride in stages:
+            checks.positive_int("stages channels", channels)
+            checks.positive_int("stages stride", stride)
+        self.block_name = block
+        self.width = width
+        channels = scaled(stem_channels, width)
+        self.stem = conv_bn_relu(3, channels)
+        body = []
+        for out_channels, stride in stages:
+            body.append(BLOCKS[block](channels, scaled(out_channels, width), stride))
+            channels = scaled(out_channels, width)
+        self.body = nn.Sequential(*body)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(channels, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.pool(self.body(self.stem(x))).flatten(1))
+
+
+def baseline_cnn(block: str = "standard", width: float = 1.0, num_classes: int = 10) -> BaselineCNN:
+    """The course baseline with ``block`` as its body operator (see ``BLOCKS``) at width multiplier ``width``."""
+    return BaselineCNN(block, width, num_classes)
+
+
+__all__ = ["BLOCKS", "STAGES", "STEM_CHANNELS", "BaselineCNN", "baseline_cnn", "register_block", "conv_bn_relu"]
