@@ -5,6 +5,7 @@ from .depthwise import DepthwiseConv2d, DepthwiseSeparableConv2d
 from .fire import Fire
 from .inverted_residual import InvertedResidual
 from .shift import Shift2d, ShiftConv2d
+from .shift_attention import ShiftAttentionConv2d
 
 __all__ = [
     "DecomposedConv2d",
@@ -14,4 +15,5 @@ __all__ = [
     "InvertedResidual",
     "Shift2d",
     "ShiftConv2d",
+    "ShiftAttentionConv2d",
 ]

@@ -1,0 +1,148 @@
+"""How much does a shift cost compared with copying the tensor?
+
+A shift moves data and computes nothing, so its floor is a plain copy (``x.clone()``): read the
+tensor once, write it once. This script times, on one input shape,
+
+* ``clone``            — the memory floor;
+* ``gather``           — a naive shift: pad, then index the padded tensor with a per-channel index
+                         (``torch.gather``), the way one writes it first;
+* ``zero_fill_first``  — ``torch.zeros`` the output, then one slice copy per group (2 passes);
+* ``Shift2d``          — course_utils' shift (flat copy per group, zeros only in border strips);
+* ``Shift2d fwd+bwd``  — forward and backward through autograd (backward = opposite shift);
+
+and prints one JSON line (last line of stdout) with median times in ms and the ratios to clone.
+
+    python benchmarks/shift_speed.py                          # CPU, (32, 64, 32, 32) float32
+    python benchmarks/shift_speed.py --device cuda --shape 256 64 56 56
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from course_utils.layers.shift import Shift2d
+
+
+def gather_shift(x: torch.Tensor, shift: Shift2d) -> torch.Tensor:
+    """Naive shift: zero-pad by r, then gather each output pixel from its source in the padded map."""
+    n, c, h, w = x.shape
+    r = shift.kernel_size // 2
+    padded = F.pad(x, (r, r, r, r))
+    offsets = shift.offsets().to(x.device)                       # (C, 2): (dy, dx) per channel
+    rows = torch.arange(h, device=x.device).view(1, h, 1) + r + offsets[:, 0].view(c, 1, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w) + r + offsets[:, 1].view(c, 1, 1)
+    index = (rows * (w + 2 * r) + cols).view(1, c, h * w).expand(n, c, h * w)
+    return padded.flatten(2).gather(2, index).view(n, c, h, w)
+
+
+def zero_fill_first_shift(x: torch.Tensor, shift: Shift2d) -> torch.Tensor:
+    """Zero the whole output, then copy the valid window of each group (two passes over memory)."""
+    out = torch.zeros_like(x)
+    h, w = x.shape[-2:]
+    for first, end, dy, dx in shift.groups:
+        out[:, first:end, max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)] = \
+            x[:, first:end, max(dy, 0):h - max(-dy, 0), max(dx, 0):w - max(-dx, 0)]
+    return out
+
+
+def time_interleaved(functions: dict[str, Callable[[], object]], repeats: int, device: torch.device,
+                     warmup: int = 10) -> dict[str, float]:
+    """Median wall time (ms) of each function; the functions take turns so that a burst of load on
+    the machine hits all of them alike."""
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    for function in functions.values():
+        for _ in range(warmup):
+            function()
+    sync()
+    samples: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            sync()
+            start = time.perf_counter()
+            function()
+            sync()
+            samples[name].append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shape", type=int, nargs=4, default=[32, 64, 32, 32], metavar=("N", "C", "H", "W"))
+    parser.add_argument("--kernel-size", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = parser.parse_args()
+    if any(size < 1 for size in args.shape):
+        raise ValueError(f"--shape={args.shape} must be four positive integers N C H W")
+    if args.repeats < 1:
+        raise ValueError(f"--repeats={args.repeats} must be a positive integer")
+    device = torch.device(args.device)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    x = torch.randn(*args.shape, device=device)
+    shift = Shift2d(args.shape[1], args.kernel_size)
+    assert torch.equal(shift(x), gather_shift(x, shift)), "Shift2d and the gather shift disagree"
+    assert torch.equal(shift(x), zero_fill_first_shift(x, shift)), "Shift2d and the zero-fill shift disagree"
+    x_grad = x.clone().requires_grad_(True)
+    grad_out = torch.randn_like(x)
+
+    def forward_backward() -> None:
+        shift(x_grad).backward(grad_out)
+
+    def clone_forward_backward() -> None:
+        x_grad.clone().backward(grad_out)
+
+    load_before = os.getloadavg()
+    times = time_interleaved({
+        "clone": x.clone,
+        "gather": lambda: gather_shift(x, shift),
+        "zero_fill_first": lambda: zero_fill_first_shift(x, shift),
+        "Shift2d": lambda: shift(x),
+        "clone fwd+bwd": clone_forward_backward,
+        "Shift2d fwd+bwd": forward_backward,
+    }, args.repeats, device)
+    load_after = os.getloadavg()
+    for name, ms in times.items():
+        print(f"{name:>16}: {ms:8.3f} ms")
+    ratios = {name: round(ms / times["clone"], 2) for name, ms in times.items() if "fwd+bwd" not in name}
+    ratios["Shift2d fwd+bwd / clone fwd+bwd"] = round(times["Shift2d fwd+bwd"] / times["clone fwd+bwd"], 2)
+    print(f"Shift2d / clone = {ratios['Shift2d']:.2f}")
+    print(json.dumps({
+        "benchmark": "shift_speed",
+        "shape": args.shape, "kernel_size": args.kernel_size, "dtype": "float32",
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+        "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+        "median_ms": {name: round(ms, 4) for name, ms in times.items()},
+        "ratio_to_clone": ratios,
+        "load_average_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+        "date": datetime.date.today().isoformat(), "commit": git_commit(),
+        "command": "python benchmarks/shift_speed.py " + " ".join(os.sys.argv[1:]),
+    }))
+
+
+if __name__ == "__main__":
+    main()
