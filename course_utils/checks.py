@@ -5,11 +5,12 @@ e.g. ``groups=3 must divide in_channels=64``. Nothing is ever silently corrected
 """
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """True for Python and NumPy integers, False for bools, floats and strings."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def positive_int(name: str, value: object) -> int:

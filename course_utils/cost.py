@@ -28,6 +28,12 @@ class Cost:
     params: int
     macs: int
 
+    def __post_init__(self) -> None:
+        for name in ("params", "macs"):
+            value = getattr(self, name)
+            checks.non_negative_int(name, value)
+            object.__setattr__(self, name, int(value))  # NumPy integers become plain ints
+
     @property
     def flops(self) -> int:
         """FLOPs = 2 × MACs (one multiply and one add per MAC)."""
