@@ -136,7 +136,6 @@ class CostExplorer:
         self.table = widgets.HTML()
         self.live = LiveFigure(self._make_figure())
         self.update()
-        self.live.figure.set_layout_engine("none")  # keep the first layout: re-solving it costs ~40 ms
         for slider in self.sliders.values():
             slider.observe(lambda change: self.update(), names="value")
         grid = widgets.GridBox(list(self.sliders.values()),
@@ -162,7 +161,11 @@ class CostExplorer:
                                        layout=widgets.Layout(width="98%"))
 
     def _make_figure(self) -> Figure:
-        figure = Figure(figsize=(12, 0.55 * len(self.operators) + 1.8), layout="constrained")
+        height = 0.55 * len(self.operators) + 2.4
+        # A fixed layout (no layout engine): matplotlib then draws the figure once per PNG, not twice.
+        figure = Figure(figsize=(12, height), layout="none")
+        figure.subplots_adjust(left=0.24, right=0.98, top=1 - 1.1 / height, bottom=0.9 / height, wspace=0.06)
+        self.title = figure.suptitle("")
         self.ax_macs, self.ax_params = figure.subplots(1, 2, sharey=True)
         y = np.arange(len(self.operators))
         self.bars_macs = self.ax_macs.barh(y, np.ones(len(y)), color="tab:blue")
@@ -170,6 +173,7 @@ class CostExplorer:
         self.ax_macs.set_yticks(y, self.operators)
         self.ax_macs.invert_yaxis()
         for ax, what in ((self.ax_macs, "MACs for the whole layer"), (self.ax_params, "parameters")):
+            ax.set_title(what.split()[0])
             ax.set_xscale("log")
             # Plain tick labels ("10 M") and no minor ticks: readable, and 3× faster to redraw than mathtext.
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: human(value)))
@@ -205,10 +209,11 @@ class CostExplorer:
                 bar.set_width(max(value, 1))
                 label.set_x(max(value, 1) * 1.15)
                 label.set_text(human(value))
-            ax.set_xlim(max(1, min(values)) / 3, max(values) * 40)
-        self.ax_macs.set_title(f"(k, l) = ({s.k}, {s.l}),  C_in = {s.c_in},  C_out = {s.c_out},  "
-                               f"H×W = {s.h}×{s.w}", loc="left")
-        self.ax_params.set_title(f"D = {s.d},  G = {s.groups},  t = {s.t}", loc="left")
+            ax.set_xlim(max(1, min(values)) / 3, max(values) * 8)
+        settings = [f"(k, l) = ({s.k}, {s.l})", f"C_in = {s.c_in}", f"C_out = {s.c_out}", f"H×W = {s.h}×{s.w}"]
+        settings += [f"{label} = {getattr(s, knob)}" for knob, label in (("d", "D"), ("groups", "G"), ("t", "t"))
+                     if knob in self.sliders]
+        self.title.set_text(",  ".join(settings))
         self.live.refresh()
 
     def _table_html(self, costs: dict[str, Cost]) -> str:
