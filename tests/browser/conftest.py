@@ -1,0 +1,63 @@
+"""Fixtures for the browser tests: one private JupyterLab server and one headless Chromium per session.
+
+Without Chromium the tests skip with a one-line reason; with ``CI=true`` a missing browser fails.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from driver import CHROMIUM_ARGS, LabServer, find_chromium, make_root
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = find_chromium()
+    if path is None:
+        message = "Chromium not found at /usr/bin/chromium (Debian/Ubuntu: sudo apt-get install -y chromium)"
+        if _in_ci():
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lab(chromium_path: str):
+    """A JupyterLab server on a copy of notebooks/, stopped by its own process id whatever happens."""
+    with tempfile.TemporaryDirectory(prefix="browser-tests-") as tmp:
+        server = LabServer(root=make_root(Path(tmp)), home=Path(tmp) / "home")
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make test installs it)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (fresh profile: no cookies, no storage) per test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -1,0 +1,353 @@
+"""Drive JupyterLab in headless Chromium: start a private server, run a notebook, check what it shows.
+
+Plumbing for tests/browser/; the checks themselves are in ``check_notebook`` and return a list of
+problems (empty = fine), so a test can assert that a broken notebook *is* reported.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+# Settings for the test server only: no autosave (the copies are never written back anyway),
+# every cell attached to the page (so every slider can be found), no news pop-ups.
+TEST_OVERRIDES = {
+    "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium (never Playwright's own download), or None."""
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_root(tmp: Path) -> Path:
+    """A server root that looks like the repository: notebooks/ is a *copy* (so running cells
+    can never rewrite the committed notebooks), everything else is a symlink to the repository
+    (so notebooks find pyproject.toml, data/results and course_utils exactly as in a checkout)."""
+    root = tmp / "repo"
+    root.mkdir()
+    for entry in REPO.iterdir():
+        if entry.name in {"notebooks", ".git", "test-artifacts"}:
+            continue
+        (root / entry.name).symlink_to(entry)
+    shutil.copytree(REPO / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", ".*"))
+    (root / "scratch").mkdir()
+    return root
+
+
+@dataclass
+class LabServer:
+    """A JupyterLab server of our own: random token, free localhost port, isolated config dirs."""
+
+    root: Path
+    home: Path
+    port: int = field(default_factory=free_port)
+    token: str = field(default_factory=lambda: secrets.token_hex(24))
+    overrides: dict = field(default_factory=lambda: dict(TEST_OVERRIDES))  # JupyterLab settings overrides
+    env: dict = field(default_factory=dict)  # extra environment for the server and its kernels
+    user_settings: Path | None = None  # a folder of *.jupyterlab-settings to start from
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}?token={self.token}"
+
+    def start(self, timeout: float = 90.0) -> None:
+        settings = self.home / "app-settings"
+        settings.mkdir(parents=True)
+        (settings / "overrides.json").write_text(json.dumps(self.overrides), encoding="utf-8")
+        if self.user_settings is not None:
+            shutil.copytree(self.user_settings, self.home / "user-settings")
+        env = {**os.environ,
+               "JUPYTER_CONFIG_DIR": str(self.home / "config"),
+               "JUPYTER_DATA_DIR": str(self.home / "data"),
+               "JUPYTER_RUNTIME_DIR": str(self.home / "runtime"),
+               "JUPYTERLAB_SETTINGS_DIR": str(self.home / "user-settings"),
+               "JUPYTERLAB_WORKSPACES_DIR": str(self.home / "workspaces"),
+               "IPYTHONDIR": str(self.home / "ipython"),
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env.pop("COURSE_PRESENTER", None)
+        env.update(self.env)
+        self.log_path = self.home / "jupyter-lab.log"
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+             f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.root}", f"--LabApp.app_settings_dir={settings}",
+             "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+             "--ServerApp.open_browser=False", "--LanguageServerManager.autodetect=False"]
+            + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+            cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with code {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url("api/status"), timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path else ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop our server (and its kernels, same process group) by its own process id."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        pid = self.process.pid
+        try:
+            os.killpg(pid, signal.SIGTERM)  # the group is ours: start_new_session=True
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(pid, signal.SIGKILL)
+            self.process.wait(timeout=timeout)
+
+
+# ---------------------------------------------------------------------------------------------
+# In-page helpers (JupyterLab is exposed as window.jupyterapp by --LabApp.expose_app_in_browser)
+# ---------------------------------------------------------------------------------------------
+JS_PANEL = """(path) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  return !!(w && w.content && w.sessionContext && w.context && w.context.isReady && w.context.path === path)
+      ? w.id : null; }"""
+
+JS_KERNEL_IDLE = """() => { const w = window.jupyterapp.shell.currentWidget;
+  const k = w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle' && k.connectionStatus === 'connected'; }"""
+
+JS_RUN_ALL = """async (timeoutMs) => { const app = window.jupyterapp;
+  const done = app.commands.execute('notebook:run-all-cells');
+  const timer = new Promise(resolve => setTimeout(() => resolve('timeout'), timeoutMs));
+  return await Promise.race([done.then(() => 'done'), timer]); }"""
+
+# Per code cell: execution count and problems found in its output *models*.
+JS_CELLS = """() => { const w = window.jupyterapp.shell.currentWidget; const out = [];
+  const cells = w.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    const outputs = c.toJSON().outputs || [];
+    const errors = [];
+    for (const o of outputs) {
+      if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+      if (o.output_type === 'stream' && o.name === 'stderr') {
+        const text = Array.isArray(o.text) ? o.text.join('') : o.text;
+        if (/Traceback|\\b\\w*Error\\b/.test(text)) errors.push('stderr: ' + text.slice(0, 300));
+      }
+    }
+    out.push({index: i, count: c.executionCount, errors: errors}); }
+  return out; }"""
+
+# Every widget view (found through the Lumino widgets, whose renderers carry their mime type):
+# rendered = it holds the widget's DOM; otherwise the placeholder or error text it shows instead.
+JS_WIDGETS = """(mime) => { const w = window.jupyterapp.shell.currentWidget; const views = [];
+  for (const cell of w.content.widgets) {
+    if (cell.model.type !== 'code' || !cell.outputArea) continue;
+    const expected = (cell.model.toJSON().outputs || []).filter(o => o.data && o.data[mime]).length;
+    let found = 0;
+    for (const child of cell.outputArea.widgets) {
+      for (const r of (child.widgets ? Array.from(child.widgets) : [child])) {
+        if (r.mimeType !== mime) continue;
+        found += 1;
+        const text = r.node.childElementCount === 0 ? r.node.textContent.trim() : '';
+        const hidden = r.isHidden || r.node.classList.contains('lm-mod-hidden');
+        const failed = r.node.querySelector('.jupyter-widgets-error-widget');  // ipywidgets' error view
+        const rendered = hidden || (r.node.querySelector('.jupyter-widgets') !== null && !failed
+                                    && !/Error displaying widget|Loading widget/.test(text));
+        views.push({broken: !rendered, text: failed ? 'error view: ' + failed.textContent.trim().slice(0, 200)
+                                              : text || (rendered ? '' : '(empty widget view)')});
+      }
+    }
+    for (let i = found; i < expected; i++) views.push({broken: true, text: '(widget output has no view)'});
+  }
+  return views; }"""
+
+# A fingerprint of everything the notebook shows except slider read-outs: images, canvases, text.
+JS_FINGERPRINT = """(panel) => { const h = s => { let x = 2166136261;
+    for (let i = 0; i < s.length; i++) { x ^= s.charCodeAt(i); x = Math.imul(x, 16777619); }
+    return (x >>> 0).toString(16) + ':' + s.length; };
+  const parts = [];
+  for (const area of document.querySelectorAll(panel + ' .jp-Notebook .jp-OutputArea')) {
+    for (const img of area.querySelectorAll('img')) parts.push('img ' + h(img.src));
+    for (const cv of area.querySelectorAll('canvas')) {
+      try { parts.push('canvas ' + h(cv.toDataURL())); } catch (e) { parts.push('canvas ?'); } }
+    const clone = area.cloneNode(true);
+    for (const r of clone.querySelectorAll('.widget-readout, .widget-slider, img, canvas')) r.remove();
+    parts.push('text ' + h(clone.textContent));
+  }
+  return parts.join('|'); }"""
+
+SLIDER = ".jp-Notebook .jp-OutputArea .widget-slider"  # inside the panel's selector
+
+
+@dataclass
+class Report:
+    notebook: str
+    problems: list[str]
+    seconds: float
+    sliders: int = 0
+    widgets: int = 0
+    screenshot: Path | None = None
+
+
+def open_notebook(page, lab: LabServer, relpath: str, timeout_ms: int = 60_000) -> str:
+    """Open ``relpath`` alone in a new workspace; wait for its kernel; return the panel's CSS selector."""
+    workspace = "t" + secrets.token_hex(6)
+    page.goto(lab.url(f"lab/workspaces/{workspace}/tree/{relpath}"), wait_until="domcontentloaded",
+              timeout=timeout_ms)
+    panel_id = page.wait_for_function(JS_PANEL, arg=relpath, timeout=timeout_ms).json_value()
+    page.evaluate("() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }")
+    page.wait_for_function(JS_KERNEL_IDLE, timeout=timeout_ms)
+    return f'[id="{panel_id}"]'
+
+
+def shutdown_kernel(page) -> None:
+    page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.shutdown(); }")
+
+
+def run_all(page, timeout_ms: int = 180_000) -> str:
+    """Run every cell; wait until the run finished and the kernel is idle. Returns 'done'/'timeout'."""
+    result = page.evaluate(JS_RUN_ALL, timeout_ms)
+    page.wait_for_function(JS_KERNEL_IDLE, timeout=30_000)
+    return result
+
+
+def wait_widgets(page, timeout_s: float = 15.0) -> list[dict]:
+    """Give widget views time to leave 'Loading widget...'; return their final state."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        views = page.evaluate(JS_WIDGETS, WIDGET_MIME)
+        loading = [v for v in views if v["broken"] and v["text"].startswith(("Loading", "(empty"))]
+        if not loading or time.monotonic() > deadline:
+            return views
+        page.wait_for_timeout(250)
+
+
+def _readout(handle) -> str:
+    return handle.evaluate("h => h.getAttribute('aria-valuenow') || h.getAttribute('aria-valuetext') || ''")
+
+
+def drive_sliders(page, panel: str, timeout_s: float = 10.0) -> tuple[int, list[str]]:
+    """Move each slider one step with the keyboard; each must change an image or text it drives."""
+    problems = []
+    sliders = page.locator(f"{panel} {SLIDER}")
+    count = sliders.count()
+    for i in range(count):
+        slider = sliders.nth(i)
+        name = slider.locator(".widget-label").first.inner_text().strip() or f"#{i + 1}"
+        handle = slider.locator(".noUi-handle").first
+        if slider.locator(".noUi-target[disabled], .noUi-handle[disabled]").count():
+            continue  # a disabled slider is not meant to be moved
+        handle.scroll_into_view_if_needed()
+        before = page.evaluate(JS_FINGERPRINT, panel)
+        value = _readout(handle)
+        handle.focus()
+        handle.press("ArrowRight")
+        if _readout(handle) == value:  # already at its maximum
+            handle.press("ArrowLeft")
+        if _readout(handle) == value:
+            problems.append(f"slider {name!r} (#{i + 1}) does not move with the keyboard")
+            continue
+        deadline = time.monotonic() + timeout_s
+        while page.evaluate(JS_FINGERPRINT, panel) == before:
+            if time.monotonic() > deadline:
+                problems.append(f"slider {name!r} (#{i + 1}) moved ({value} -> {_readout(handle)}) "
+                                f"but no figure or text changed within {timeout_s:.0f} s")
+                break
+            page.wait_for_timeout(200)
+        page.wait_for_function(JS_KERNEL_IDLE, timeout=30_000)
+    return count, problems
+
+
+def full_screenshot(page, panel: str, path: Path) -> Path:
+    """The whole notebook in one image: grow the viewport to the notebook's height, then shoot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    extra = page.evaluate("(panel) => { const s = document.querySelector(panel + ' .jp-WindowedPanel-outer');"
+                          " return s ? s.scrollHeight - s.clientHeight : 0; }", panel)
+    page.set_viewport_size({"width": size["width"], "height": int(min(size["height"] + extra + 40, 16000))})
+    page.evaluate("(panel) => { const s = document.querySelector(panel + ' .jp-WindowedPanel-outer');"
+                  " if (s) s.scrollTop = 0; }", panel)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+def check_notebook(page, lab: LabServer, relpath: str, screenshot: Path | None = None,
+                   move_sliders: bool = True) -> Report:
+    """Open, run all, and check one notebook; return every problem found (empty list = fine)."""
+    start = time.monotonic()
+    problems: list[str] = []
+    panel = open_notebook(page, lab, relpath)
+    try:
+        problems += _run_and_check(page, panel)
+        shot = full_screenshot(page, panel, screenshot) if screenshot else None
+        n_views = len(wait_widgets(page, timeout_s=0))
+        n_sliders = 0
+        if move_sliders:
+            n_sliders, slider_problems = drive_sliders(page, panel)
+            problems += slider_problems
+    finally:
+        shutdown_kernel(page)
+    return Report(relpath, problems, time.monotonic() - start, n_sliders, n_views, shot)
+
+
+def _run_and_check(page, panel: str) -> list[str]:
+    problems = []
+    if run_all(page) == "timeout":
+        problems.append("run-all did not finish in time")
+    for cell in page.evaluate(JS_CELLS):
+        for error in cell["errors"]:
+            problems.append(f"cell {cell['index']}: error output: {error}")
+        if cell["count"] is None:
+            problems.append(f"cell {cell['index']}: not executed")
+    stderr_dom = page.locator(f"{panel} .jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                              ":has-text('Traceback')").count()
+    if stderr_dom:
+        problems.append(f"{stderr_dom} traceback(s) shown in the page")
+    views = wait_widgets(page)
+    for view in views:
+        if view["broken"]:
+            problems.append(f"widget not rendered: {view['text']}")
+    return problems

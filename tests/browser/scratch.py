@@ -1,0 +1,83 @@
+"""Tiny notebooks, built at run time, that exercise the browser checks themselves.
+
+``good`` must pass every check; each other kind breaks exactly one thing, and the checks must
+report it (tests/browser/test_checks_can_fail.py). They are written as JSON into the server's
+temporary root, never into the repository, so nbval never collects them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SETUP = """\
+import io
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+def png(k: int) -> bytes:
+    figure = Figure(figsize=(4, 3))
+    ax = figure.subplots()
+    ax.plot(range(10), [k * x for x in range(10)])
+    ax.set_title(f"slope {k}")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=60)
+    return buffer.getvalue()"""
+
+GOOD_WIDGET = """\
+slider = widgets.IntSlider(value=2, min=0, max=5, description="slope", continuous_update=False)
+image = widgets.Image(value=png(slider.value), format="png")
+label = widgets.HTML(value=f"<b>slope = {slider.value}</b>")
+
+def redraw(change) -> None:
+    image.value = png(change["new"])
+    label.value = f"<b>slope = {change['new']}</b>"
+
+slider.observe(redraw, names="value")
+widgets.VBox([slider, image, label])"""
+
+# The slider's observer is never attached: moving it changes nothing it should drive.
+DEAD_SLIDER = GOOD_WIDGET.replace('slider.observe(redraw, names="value")', "pass  # observer forgotten")
+
+# A widget whose JavaScript module does not exist: the front end cannot render it.
+BROKEN_WIDGET = """\
+from traitlets import Unicode
+
+class Missing(widgets.DOMWidget):
+    _model_name = Unicode("MissingModel").tag(sync=True)
+    _model_module = Unicode("no-such-widget-module").tag(sync=True)
+    _model_module_version = Unicode("1.0.0").tag(sync=True)
+    _view_name = Unicode("MissingView").tag(sync=True)
+    _view_module = Unicode("no-such-widget-module").tag(sync=True)
+    _view_module_version = Unicode("1.0.0").tag(sync=True)
+
+Missing()"""
+
+RAISES = 'raise RuntimeError("this cell fails on purpose")'
+
+KINDS: dict[str, list[str]] = {
+    "good": [SETUP, GOOD_WIDGET, 'print("done")'],
+    "dead_slider": [SETUP, DEAD_SLIDER, 'print("done")'],
+    "broken_widget": [SETUP, BROKEN_WIDGET, 'print("done")'],
+    "error": [SETUP, RAISES, 'print("never reached")'],
+}
+
+
+def notebook(kind: str) -> dict:
+    """The nbformat-4 JSON of the scratch notebook ``kind`` (one of ``KINDS``), with slide metadata."""
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} must be one of {sorted(KINDS)}")
+    cells = [{"cell_type": "markdown", "id": "title", "source": f"# Scratch notebook: {kind}",
+              "metadata": {"slideshow": {"slide_type": "slide"}}}]
+    for i, source in enumerate(KINDS[kind]):
+        cells.append({"cell_type": "code", "id": f"code{i}", "source": source, "execution_count": None,
+                      "outputs": [], "metadata": {"slideshow": {"slide_type": "-"}}})
+    return {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                         "language_info": {"name": "python"}}}
+
+
+def write(kind: str, folder: Path) -> Path:
+    """Write the scratch notebook ``kind`` as ``folder/scratch_<kind>.ipynb``; return its path."""
+    path = Path(folder) / f"scratch_{kind}.ipynb"
+    path.write_text(json.dumps(notebook(kind), indent=1), encoding="utf-8")
+    return path
