@@ -28,3 +28,18 @@ lab: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Projector settings: JupyterLab's own settings overrides (presenter/overrides.json: Simple Interface,
+# no status bar, no pop-ups; F8 toggles presentation mode), large fonts (theme overrides,
+# which JupyterLab reads from user settings only: presenter/user-settings/, copied) and the
+# larger figure style (COURSE_PRESENTER=1 makes course_utils.style.apply() use presenter()).
+# Settings and workspaces live in build/presenter/, so the user's own JupyterLab config is untouched.
+PRESENTER_STATE := build/presenter
+present: $(VENV)/.installed
+	mkdir -p $(PRESENTER_STATE)/user-settings $(PRESENTER_STATE)/workspaces
+	cp -R presenter/user-settings/. $(PRESENTER_STATE)/user-settings/
+	COURSE_PRESENTER=1 \
+	JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/$(PRESENTER_STATE)/user-settings \
+	JUPYTERLAB_WORKSPACES_DIR=$(CURDIR)/$(PRESENTER_STATE)/workspaces \
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ALLOW_ROOT) \
+		--LabApp.app_settings_dir=$(CURDIR)/presenter
