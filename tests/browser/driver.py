@@ -245,11 +245,27 @@ def shutdown_kernel(page) -> None:
     page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.shutdown(); }")
 
 
-def run_all(page, timeout_ms: int = 180_000) -> str:
-    """Run every cell; wait until the run finished and the kernel is idle. Returns 'done'/'timeout'."""
-    result = page.evaluate(JS_RUN_ALL, timeout_ms)
-    page.wait_for_function(JS_KERNEL_IDLE, timeout=30_000)
-    return result
+# Seconds a notebook may take to run all its cells in the browser. On committed results a notebook
+# takes well under a minute; far more means a training cell missed its cached result and trains live.
+RUN_ALL_TIMEOUT_S = float(os.environ.get("BROWSER_RUN_ALL_TIMEOUT", "120"))
+
+JS_RUNNING_CELL = """() => { const w = window.jupyterapp.shell.currentWidget;
+  const cells = Array.from(w.content.widgets);
+  const i = cells.findIndex(c => c.model.type === 'code' && c.promptNode && c.promptNode.textContent.includes('*'));
+  return i < 0 ? null : [i, cells[i].model.sharedModel.getSource().split('\\n')[0].slice(0, 80)]; }"""
+
+
+def run_all(page, timeout_s: float = RUN_ALL_TIMEOUT_S) -> str:
+    """Run every cell and wait until the run finished and the kernel is idle: returns 'done'.
+    Past ``timeout_s``: interrupts the kernel and returns what was still running."""
+    if page.evaluate(JS_RUN_ALL, int(timeout_s * 1000)) == "done":
+        page.wait_for_function(JS_KERNEL_IDLE, timeout=30_000)
+        return "done"
+    running = page.evaluate(JS_RUNNING_CELL)
+    page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.interrupt(); }")
+    where = f"cell {running[0]} ({running[1]!r})" if running else "an unknown cell"
+    return (f"run-all did not finish within {timeout_s:.0f} s; still running {where}: a training cell "
+            "without its committed result in data/results/ trains live (commit the result)")
 
 
 def wait_widgets(page, timeout_s: float = 15.0) -> list[dict]:
@@ -335,8 +351,9 @@ def check_notebook(page, lab: LabServer, relpath: str, screenshot: Path | None =
 
 def _run_and_check(page, panel: str) -> list[str]:
     problems = []
-    if run_all(page) == "timeout":
-        problems.append("run-all did not finish in time")
+    outcome = run_all(page)
+    if outcome != "done":
+        return [outcome]  # the per-cell checks below would only repeat it
     for cell in page.evaluate(JS_CELLS):
         for error in cell["errors"]:
             problems.append(f"cell {cell['index']}: error output: {error}")

@@ -70,7 +70,8 @@ def test_presenter_figures_are_larger(presenter_lab, page):
                                                 "metadata": {}, "execution_count": None, "outputs": []}]}))
     open_notebook(page, presenter_lab, "scratch/style_probe.ipynb")
     try:
-        assert run_all(page) == "done"
+        outcome = run_all(page)
+        assert outcome == "done", outcome
         text = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0)"
                              ".toJSON().outputs.map(o => o.text).join('')")
         assert text.strip() == "18.0 (11.0, 6.0)", text
