@@ -1,0 +1,191 @@
+"""The operator lab (notebook 07): every Session-5 operator in the body of the same course baseline.
+
+A *variant* is (block, width): ``baseline_cnn(block, width)``, the course baseline with its 3×3 body
+convolutions replaced by ``block`` and every layer's channels multiplied by ``width``. The widths are
+chosen so that the seven variants spread over a range of parameters and MACs (cheap operators get a
+wider network, so that they are compared at a useful size, not only at the smallest one).
+
+SAL trains as a dense 3×3 convolution with an attention mask (A ⊙ W) and is deployed hardened: one
+weight and one tap index per (output, input) pair, i.e. a shift and a 1×1 convolution. Its deployed
+cost and memory follow the paper's accounting (:func:`deployed_cost`, :func:`memory_bytes`).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import checks
+from ..cost import Cost, count
+from ..layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire, InvertedResidual, Shift2d,
+                      ShiftConv2d)
+from ..layers.shift_attention import (ShiftAttentionConv2d, harden, memory_words, one_hot_fraction,
+                                      temperature_step_hook)
+from .baseline import BLOCKS, BaselineCNN, register_block
+
+
+def sal_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """Shift Attention Layer (3×3, A ⊙ W) → BatchNorm → ReLU; hardened, it is a learned shift + 1×1."""
+    return nn.Sequential(ShiftAttentionConv2d(in_channels, out_channels, 3, stride),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+if "sal" not in BLOCKS:
+    register_block("sal", sal_block)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One point of the lab: the body operator (a key of ``BLOCKS``), its width multiplier, a label."""
+
+    block: str
+    width: float
+    label: str
+
+
+# Widths: 1.0 for all but the inverted residual, whose t = 6 expansion makes every block six times
+# wider inside (at 0.5 it sits between the cheap operators and the 3×3-cost ones). The seven points
+# then span ≈ 68 k – 576 k parameters and 4.6 M – 34 M MACs, and shift + 1×1 and the hardened SAL have
+# exactly the same deployed cost: fixed shifts against learned ones.
+VARIANTS: dict[str, Variant] = {
+    v.block: v for v in (
+        Variant("standard", 1.0, "standard 3×3"),
+        Variant("decomposed", 1.0, "3×1 + 1×3"),
+        Variant("fire", 1.0, "Fire"),
+        Variant("depthwise_separable", 1.0, "depthwise-separable"),
+        Variant("inverted_residual", 0.5, "inverted residual t=6"),
+        Variant("shift", 1.0, "shift + 1×1"),
+        Variant("sal", 1.0, "SAL (hardened)"),
+    )
+}
+
+
+def lab_model(variant: str, width: float | None = None) -> BaselineCNN:
+    """The course baseline with the variant's operator, at the variant's width (or ``width``)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant={variant!r} must be one of {list(VARIANTS)}")
+    spec = VARIANTS[variant]
+    return BaselineCNN(spec.block, spec.width if width is None else checks.positive_number("width", width))
+
+
+def _sal_inputs(model: nn.Module, input_size: tuple[int, ...]) -> list[tuple[ShiftAttentionConv2d, tuple[int, int]]]:
+    """Each SAL layer of ``model`` with the (H, W) of its input, found by one forward pass."""
+    seen: list[tuple[ShiftAttentionConv2d, tuple[int, int]]] = []
+    hooks = [layer.register_forward_pre_hook(lambda m, args: seen.append((m, tuple(args[0].shape[-2:]))))
+             for layer in model.modules() if isinstance(layer, ShiftAttentionConv2d)]
+    try:
+        with torch.no_grad():
+            was_training = model.training
+            model.eval()
+            device = next(model.parameters()).device
+            model(torch.zeros(input_size, device=device))
+            model.train(was_training)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return seen
+
+
+def deployed_cost(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> Cost:
+    """Params and MACs of the model as deployed. Equal to ``count(model)`` except for SAL layers,
+    counted hardened (paper): C_in·C_out weights, each used once per output position
+    (C_in·C_out·H_out·W_out MACs) — the attention logits and the k²−1 pruned taps are gone."""
+    total = count(model, input_size)
+    params, macs = total.params, total.macs
+    for layer, (h, w) in _sal_inputs(model, input_size):
+        dense = layer.cost((h, w))
+        k2 = layer.kernel_size ** 2
+        h_out_w_out = dense.macs // (k2 * layer.in_channels * layer.out_channels)
+        bias = 0 if layer.bias is None else layer.out_channels
+        params += layer.in_channels * layer.out_channels + bias - dense.params
+        macs += layer.in_channels * layer.out_channels * h_out_w_out - dense.macs
+    return Cost(params, macs)
+
+
+def memory_bytes(model: nn.Module) -> float:
+    """Bytes of float32 weights: 4 per parameter; a SAL layer counts its hardened size
+    (each kept weight plus a ⌈log2 k²⌉-bit tap index, the paper's accounting)."""
+    return 4 * memory_words(model)
+
+
+def hardened_accuracy_hook(data, epochs: int) -> Callable[[nn.Module, int], dict[str, float]]:
+    """``epoch_hook`` for SAL runs: after the last epoch, the test accuracy (flip-averaged) of a
+    hardened copy (one tap per slice) and the fraction of attention slices already one-hot."""
+    from ..train import evaluate
+
+    def hook(model: nn.Module, epoch: int) -> dict[str, float]:
+        if epoch != epochs:
+            return {}
+        hardened = harden(copy.deepcopy(model))
+        accuracy = evaluate(hardened, data.test_images, data.test_labels, tta=True)[1]
+        return {"hardened_test_accuracy": accuracy, "one_hot_fraction": one_hot_fraction(model)}
+
+    return hook
+
+
+class Copy(nn.Module):
+    """x → a copy of x: reads and writes the tensor once, computes nothing (the memory floor)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+
+def single_layer_operators(channels: int) -> dict[str, nn.Module]:
+    """One layer of each operator mapping ``channels`` maps to ``channels`` maps at stride 1 (for timing).
+
+    The blocks (depthwise-separable, inverted residual, Fire) include their BatchNorm and activations;
+    the single convolutions have no bias. 'SAL (training)' is the dense A ⊙ W convolution,
+    'SAL (hardened)' its shift + 1×1 form (:meth:`ShiftAttentionConv2d.to_shift`), and 'copy' the floor.
+    """
+    c = checks.positive_int("channels", channels)
+    if c < 8:
+        raise ValueError(f"channels={channels} must be at least 8 (Fire squeezes to channels/8)")
+    torch.manual_seed(0)
+    sal = ShiftAttentionConv2d(c, c, 3)
+    return {
+        "standard 3×3": nn.Conv2d(c, c, 3, padding=1, bias=False),
+        "3×1 + 1×3": DecomposedConv2d(c, c, 3, bias=False),
+        "depthwise 3×3": DepthwiseConv2d(c, 3),
+        "pointwise 1×1": nn.Conv2d(c, c, 1, bias=False),
+        "depthwise-separable": DepthwiseSeparableConv2d(c, c, 3),
+        "inverted residual t=6": InvertedResidual(c, c, 1, expand_ratio=6),
+        "shift alone": Shift2d(c, 3),
+        "shift + 1×1": ShiftConv2d(c, c, 3),
+        "Fire": Fire(c, c // 8, c // 2, c - c // 2),
+        "SAL (training)": sal,
+        "SAL (hardened)": copy.deepcopy(sal).harden().to_shift(),
+        "copy": Copy(),
+    }
+
+
+def train_variant(variant: str, data, epochs: int, prefix: str = "nb07_", width: float | None = None,
+                  retrain: bool = False, device: str | None = None, cache_dir: str | Path | None = None,
+                  progress: bool = True) -> dict[str, Any]:
+    """Train one variant (cached as ``<prefix><variant>``) and return one row of the lab's table:
+    variant, operator, width, params, macs (deployed), memory_bytes, accuracy (SAL: hardened), wall_time_s."""
+    from ..train import train
+
+    checks.positive_int("epochs", epochs)
+    model = lab_model(variant, width)
+    is_sal = VARIANTS[variant].block == "sal"
+    result = train(model, data, name=f"{prefix}{variant}", epochs=epochs, retrain=retrain, device=device,
+                   cache_dir=cache_dir, progress=progress, max_weights_bytes=0,
+                   step_hook=temperature_step_hook if is_sal else None,
+                   epoch_hook=hardened_accuracy_hook(data, epochs) if is_sal else None)
+    model = model.cpu().float()
+    cost = deployed_cost(model)
+    accuracy = result.history[-1]["hardened_test_accuracy"] if is_sal else result.test_accuracy
+    return {"variant": variant, "operator": VARIANTS[variant].label, "width": model.width,
+            "params": cost.params, "macs": cost.macs, "memory_bytes": memory_bytes(model),
+            "accuracy": accuracy, "soft_accuracy": result.test_accuracy, "epochs": epochs,
+            "wall_time_s": result.wall_time_s, "device": result.device, "cached": result.cached,
+            "provenance": result.provenance}
+
+
+__all__ = ["VARIANTS", "Variant", "lab_model", "deployed_cost", "memory_bytes", "sal_block", "train_variant",
+           "hardened_accuracy_hook", "single_layer_operators", "Copy"]

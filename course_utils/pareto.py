@@ -1,0 +1,43 @@
+"""The Pareto front: the models that no other model beats on both cost and accuracy.
+
+Model j *dominates* model i when it costs no more and is at least as accurate, and is strictly better
+on one of the two:  cost_j ≤ cost_i  and  acc_j ≥ acc_i  and  (cost_j < cost_i or acc_j > acc_i).
+The front is the set of models that nobody dominates. Walking it from cheap to expensive, accuracy
+only goes up: each step says how much accuracy the extra cost buys.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+
+
+def pareto_front(costs: Sequence[float], accuracies: Sequence[float]) -> list[int]:
+    """Indices of the non-dominated models (lower cost and higher accuracy are better),
+    sorted by increasing cost. Exact ties (same cost and accuracy) are all kept."""
+    if len(costs) != len(accuracies):
+        raise ValueError(f"costs has {len(costs)} values and accuracies {len(accuracies)}: they must match")
+    for name, values in (("costs", costs), ("accuracies", accuracies)):
+        for i, value in enumerate(values):
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+                raise ValueError(f"{name}[{i}]={value!r} must be a finite number")
+    # Sort by cost, then by accuracy (best first): a model is on the front iff it is more accurate
+    # than every cheaper model seen so far (or ties the best one exactly at the same cost).
+    order = sorted(range(len(costs)), key=lambda i: (costs[i], -accuracies[i]))
+    front: list[int] = []
+    best = -math.inf
+    for i in order:
+        if accuracies[i] > best:
+            front.append(i)
+            best = accuracies[i]
+        elif front and accuracies[i] == best and costs[i] == costs[front[-1]]:
+            front.append(i)
+    return front
+
+
+def dominates(cost_a: float, accuracy_a: float, cost_b: float, accuracy_b: float) -> bool:
+    """True when model a dominates model b: no costlier, no less accurate, strictly better on one."""
+    return cost_a <= cost_b and accuracy_a >= accuracy_b and (cost_a < cost_b or accuracy_a > accuracy_b)
+
+
+__all__ = ["pareto_front", "dominates"]
