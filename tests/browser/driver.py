@@ -252,7 +252,9 @@ RUN_ALL_TIMEOUT_S = float(os.environ.get("BROWSER_RUN_ALL_TIMEOUT", "120"))
 JS_RUNNING_CELL = """() => { const w = window.jupyterapp.shell.currentWidget;
   const cells = Array.from(w.content.widgets);
   const i = cells.findIndex(c => c.model.type === 'code' && c.promptNode && c.promptNode.textContent.includes('*'));
-  return i < 0 ? null : [i, cells[i].model.sharedModel.getSource().split('\\n')[0].slice(0, 80)]; }"""
+  if (i < 0) return null;
+  const lines = cells[i].model.sharedModel.getSource().split('\\n').filter(l => l.trim() && !l.startsWith('# NBVAL'));
+  return [i, (lines[0] || '').slice(0, 80)]; }"""
 
 
 def run_all(page, timeout_s: float = RUN_ALL_TIMEOUT_S) -> str:
@@ -264,8 +266,8 @@ def run_all(page, timeout_s: float = RUN_ALL_TIMEOUT_S) -> str:
     running = page.evaluate(JS_RUNNING_CELL)
     page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.interrupt(); }")
     where = f"cell {running[0]} ({running[1]!r})" if running else "an unknown cell"
-    return (f"run-all did not finish within {timeout_s:.0f} s; still running {where}: a training cell "
-            "without its committed result in data/results/ trains live (commit the result)")
+    return (f"run-all did not finish within {timeout_s:.0f} s; still running {where}. "
+            "Is it a training cell whose result is not committed in data/results/ (so it trains live)?")
 
 
 def wait_widgets(page, timeout_s: float = 15.0) -> list[dict]:
