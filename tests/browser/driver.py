@@ -294,8 +294,8 @@ def drive_sliders(page, panel: str, timeout_s: float = 10.0) -> tuple[int, list[
         slider = sliders.nth(i)
         name = slider.locator(".widget-label").first.inner_text().strip() or f"#{i + 1}"
         handle = slider.locator(".noUi-handle").first
-        if slider.locator(".noUi-target[disabled], .noUi-handle[disabled]").count():
-            continue  # a disabled slider is not meant to be moved
+        if slider.locator(".noUi-target[disabled], .noUi-handle[disabled]").count() or not handle.is_visible():
+            continue  # a disabled slider, or one in a closed tab or accordion, is not meant to be moved now
         handle.scroll_into_view_if_needed()
         before = page.evaluate(JS_FINGERPRINT, panel)
         value = _readout(handle)
