@@ -343,7 +343,8 @@ def check_notebook(page, lab: LabServer, relpath: str, screenshot: Path | None =
         shot = full_screenshot(page, panel, screenshot) if screenshot else None
         n_views = len(wait_widgets(page, timeout_s=0))
         n_sliders = 0
-        if move_sliders:
+        finished = not (problems and problems[0].startswith("run-all did not finish"))
+        if move_sliders and finished:
             n_sliders, slider_problems = drive_sliders(page, panel)
             problems += slider_problems
     finally:
