@@ -36,8 +36,11 @@ def test_every_cell_has_a_slide_type_and_the_first_is_a_title_slide(path: Path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_exercises_are_fragments(path: Path):
+    """A numbered exercise ('## Exercise 2 — ...' or '**Exercise 2.** ...') appears as a fragment;
+    a section heading such as '## Exercises' may open its own slide."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     exercises = [i for i, c in enumerate(cells)
-                 if c["cell_type"] == "markdown" and re.match(r"#+\s*Exercise", first_line(c), re.IGNORECASE)]
+                 if c["cell_type"] == "markdown" and re.match(r"(#+\s*|\*\*)?Exercise\s+\d", first_line(c), re.IGNORECASE)]
+    assert exercises, f"{path.name}: no numbered exercise ('## Exercise 1 ...' or '**Exercise 1.** ...') found"
     not_fragments = [i for i in exercises if slide_type(cells[i]) != "fragment"]
     assert not not_fragments, f"{path.name}: exercise cells {not_fragments} must have slide_type 'fragment'"
