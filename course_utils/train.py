@@ -38,12 +38,13 @@ RESULTS_DIR = REPO_ROOT / "data" / "results"
 
 # The default recipe: the course baseline (standard block) on the bundled subset in about 60 s
 # on 2 CPU cores (see benchmarks/README.md).
-DEFAULT_EPOCHS = 20
-DEFAULT_LR = 0.2
-DEFAULT_BATCH_SIZE = 256
+DEFAULT_EPOCHS = 24
+DEFAULT_LR = 0.1
+DEFAULT_BATCH_SIZE = 128
 DEFAULT_WEIGHT_DECAY = 5e-4
 DEFAULT_LABEL_SMOOTHING = 0.2
 DEFAULT_WARMUP = 0.2          # fraction of training spent warming the learning rate up
+MAX_WEIGHTS_BYTES = 1_500_000  # weights are cached (as float16) only below this size
 
 
 @dataclass
@@ -115,6 +116,16 @@ def one_cycle(progress: float, warmup: float = DEFAULT_WARMUP) -> float:
     return max(0.0, (1 - progress) / (1 - warmup))
 
 
+def final_eval_estimate(eval_seconds: float, train_seconds_per_image: float, test_images: int,
+                        tta: bool) -> float:
+    """Seconds to keep for the last evaluation under a time budget: the last measured evaluation
+    (doubled for flip averaging), or before any, a forward pass ≈ half a training step per image."""
+    passes = 2 if tta else 1
+    if eval_seconds > 0:
+        return (1 + passes) * eval_seconds + 0.2
+    return (1 + passes) * 0.5 * train_seconds_per_image * test_images + 0.5
+
+
 def reset_parameters(model: nn.Module, seed: int) -> None:
     """Fresh weights: ``torch.manual_seed(seed)``, then ``reset_parameters()`` of every submodule
     that has one, so a run depends on the architecture and the seed only."""
@@ -141,18 +152,19 @@ def _git_commit() -> str:
 
 def _command() -> str:
     """How this run was started, without machine-specific paths."""
-    if os.environ.get("COURSE_COMMAND"):
-        return os.environ["COURSE_COMMAND"]
     if "ipykernel" in sys.modules:
-        return "notebook cell"
-    parts = []
-    for arg in sys.argv:
-        try:
-            arg = str(Path(arg).resolve().relative_to(REPO_ROOT)) if Path(arg).exists() else arg
-        except ValueError:
-            arg = Path(arg).name
-        parts.append(arg)
-    return " ".join(["python"] + parts)
+        command = "notebook cell"
+    else:
+        parts = []
+        for arg in sys.argv:
+            try:
+                arg = str(Path(arg).resolve().relative_to(REPO_ROOT)) if Path(arg).exists() else arg
+            except (ValueError, OSError):
+                arg = Path(arg).name
+            parts.append(arg)
+        command = " ".join(["python"] + parts)
+    prefix = os.environ.get("COURSE_COMMAND")
+    return f"{prefix}: {command}" if prefix else command
 
 
 def _device_name(device: str) -> str:
@@ -311,7 +323,7 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
           batch_size: int = DEFAULT_BATCH_SIZE, weight_decay: float = DEFAULT_WEIGHT_DECAY,
           label_smoothing: float = DEFAULT_LABEL_SMOOTHING, tta: bool = True, precision: str = "auto",
           reset: bool = True, cache_dir: str | Path | None = None, on_mismatch: str = "retrain",
-          progress: bool = True, max_weights_bytes: int = 1_000_000) -> TrainResult:
+          progress: bool = True, max_weights_bytes: int = MAX_WEIGHTS_BYTES) -> TrainResult:
     """Train ``model`` on ``data`` for ``epochs`` (default ``DEFAULT_EPOCHS``) or ``budget_s`` seconds.
 
     With a ``name``, the finished run is cached in ``cache_dir`` (default ``data/results/``) under a key
@@ -390,7 +402,7 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
 
     history: list[dict[str, float]] = []
     start = time.perf_counter()
-    step, partial, final_acc, eval_seconds = 0, False, None, 0.0
+    step, partial, final_acc, eval_seconds, step_seconds, step_start = 0, False, None, 0.0, 0.0, start
     bar = tqdm(total=total_steps, desc=config["name"] or "train", unit="step", disable=not progress,
                leave=True)
     model.train()
@@ -405,8 +417,10 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
                 elapsed = time.perf_counter() - start
                 if total_steps is not None:
                     progress_frac = step / total_steps
-                else:   # budget: schedule by time, keeping time for the last evaluation
-                    progress_frac = elapsed / max(budget_s - 2 * eval_seconds - 0.5, 1e-3)
+                else:   # budget: schedule by the clock, keeping time for the last evaluation
+                    reserve = final_eval_estimate(eval_seconds, step_seconds / batch_size,
+                                                  len(data.test_labels), config["tta"])
+                    progress_frac = elapsed / max(budget_s - reserve, 1e-3)
                     if progress_frac >= 1:
                         done = True
                         break
@@ -425,6 +439,8 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
                     step_hook(model, step, estimate)
                 optimizer.step()
                 step += 1
+                now = time.perf_counter()
+                step_seconds, step_start = (now - step_start if step > 1 else step_seconds), now
                 loss_sum += loss.item() * len(y)
                 correct += (logits.argmax(1) == y).sum().item()
                 seen += len(y)
@@ -438,6 +454,7 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
                 if last and config["tta"]:
                     final_acc = evaluate(model, data.test_images, data.test_labels, amp=amp, tta=True)[1]
                 eval_seconds = time.perf_counter() - eval_start
+                step_start += eval_seconds
                 row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
                        "test_loss": test_loss, "test_accuracy": test_acc,
                        "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start}

@@ -4,6 +4,7 @@ Session-5 operator, so every notebook trains the *same* network with a different
     stem:  3×3 conv 3 → C₀ (always a standard conv: 3 input channels leave nothing to factorize)
     body:  one block per row of ``STAGES``: block(C_in, C_out, stride), the operator under study
     head:  global average pool → linear C_last → classes
+    (blocks that keep the shape get an identity shortcut, x + block(x), as in a ResNet)
 
 A block builder is a function ``(in_channels, out_channels, stride) -> nn.Module`` that returns the
 operator *with* its normalisation and activation. Add one with a single line:
@@ -89,22 +90,39 @@ def register_block(name: str, builder: BlockBuilder) -> None:
     BLOCKS[name] = builder
 
 
+class Residual(nn.Module):
+    """Identity shortcut around a block: y = x + f(x) (used where f keeps the shape)."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
 def scaled(channels: int, width: float) -> int:
     """Channels at width multiplier α: max(1, round(α · channels))."""
     return max(1, round(width * channels))
 
 
 class BaselineCNN(nn.Module):
-    """stem (3×3 conv) → body blocks from ``stages`` → global average pool → linear classifier."""
+    """stem (3×3 conv) → body blocks from ``stages`` → global average pool → linear classifier.
+
+    With ``residual``, a block that keeps the shape (stride 1, C_in = C_out) gets a shortcut: x + block(x).
+    """
 
     def __init__(self, block: str = "standard", width: float = 1.0, num_classes: int = 10,
-                 stages: tuple[tuple[int, int], ...] = STAGES, stem_channels: int = STEM_CHANNELS) -> None:
+                 stages: tuple[tuple[int, int], ...] = STAGES, stem_channels: int = STEM_CHANNELS,
+                 residual: bool = True) -> None:
         super().__init__()
         if block not in BLOCKS:
             raise ValueError(f"block={block!r} must be one of {sorted(BLOCKS)}")
         checks.positive_number("width", width)
         checks.positive_int("num_classes", num_classes)
         checks.positive_int("stem_channels", stem_channels)
+        if not isinstance(residual, bool):
+            raise ValueError(f"residual={residual!r} must be True or False")
         if not stages:
             raise ValueError(f"stages={stages!r} must list at least one (channels, stride) pair")
         for channels, stride in stages:
@@ -116,8 +134,13 @@ class BaselineCNN(nn.Module):
         self.stem = conv_bn_relu(3, channels)
         body = []
         for out_channels, stride in stages:
-            body.append(BLOCKS[block](channels, scaled(out_channels, width), stride))
-            channels = scaled(out_channels, width)
+            out_channels = scaled(out_channels, width)
+            unit = BLOCKS[block](channels, out_channels, stride)
+            # a shortcut where the shape is kept, unless the block brings its own (inverted residual)
+            if residual and stride == 1 and channels == out_channels and not hasattr(unit, "use_residual"):
+                unit = Residual(unit)
+            body.append(unit)
+            channels = out_channels
         self.body = nn.Sequential(*body)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(channels, num_classes)

@@ -1,0 +1,68 @@
+"""Time to accuracy: train the course baseline within a wall-clock budget and report its test accuracy.
+
+    python benchmarks/time_to_accuracy.py --device cpu --budget-s 60
+    python benchmarks/time_to_accuracy.py --device cuda --data /path/to/cifar10-jpeg.npz --epochs 20
+
+With ``--budget-s`` the learning-rate schedule follows the clock, so the run ends (evaluation included)
+within the budget. With ``--epochs`` it trains a fixed number of epochs, e.g. to find the time to 90 %.
+The last line of stdout is one JSON object: accuracy, seconds, device, params, macs, epochs, ...
+``--save NAME`` also stores the result record with its provenance in ``data/results/NAME.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+
+from course_utils.data import load_cifar10
+from course_utils.models import baseline_cnn
+from course_utils.train import DEFAULT_EPOCHS, MAX_WEIGHTS_BYTES, RESULTS_DIR, _save, train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--budget-s", type=float, help="wall-clock budget in seconds (training + evaluation)")
+    group.add_argument("--epochs", type=int, help=f"fixed number of epochs (default recipe: {DEFAULT_EPOCHS})")
+    parser.add_argument("--data", default=None, help="a CIFAR-10 .npz copy (default: the bundled 5k/1k subset)")
+    parser.add_argument("--block", default="standard", help="body operator of the baseline")
+    parser.add_argument("--width", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
+    parser.add_argument("--save", metavar="NAME", help="store the record as data/results/NAME.json")
+    args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is visible to torch")
+    if args.budget_s is None and args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS
+
+    data = load_cifar10(path=args.data)
+    model = baseline_cnn(args.block, args.width)
+    start = time.perf_counter()
+    result = train(model, data, name=args.save, epochs=args.epochs, budget_s=args.budget_s, seed=args.seed,
+                   device=args.device, precision=args.precision, retrain=True, progress=False)
+    seconds = time.perf_counter() - start
+    if args.save and args.budget_s is not None:   # train() caches only fixed-epoch runs; store this one too
+        _save(result, model, RESULTS_DIR, MAX_WEIGHTS_BYTES)
+    for row in result.history:
+        print(f"epoch {row['epoch']:3d}  {row['seconds']:6.1f} s  train loss {row['train_loss']:.3f}  "
+              f"test accuracy {row['test_accuracy']:.3f}")
+    time_to = {f"seconds_to_{p}": next((r["seconds"] for r in result.history if r["test_accuracy"] >= p / 100), None)
+               for p in (70, 75, 80, 90)}
+    print(json.dumps({
+        "accuracy": round(result.test_accuracy, 4), "seconds": round(seconds, 2), "device": result.device,
+        "device_name": result.provenance["device"], "params": result.params, "macs": result.macs,
+        "epochs": len(result.history), "budget_s": args.budget_s, "block": args.block, "width": args.width,
+        "seed": args.seed, "precision": result.provenance["precision"], "train_images": len(data.train_labels),
+        "test_images": len(data.test_labels), "data": data.identity.split(" ")[0], **time_to,
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
+        "commit": result.provenance["commit"], "date": result.provenance["date"],
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""course_utils.train and the course baseline: records, cache, interruption, hooks, validation,
+and one slow test that retrains a committed default run and compares it with its stored result."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.data import CIFAR10Data, load_cifar10
+from course_utils.models import BLOCKS, baseline_cnn, register_block
+from course_utils.models.baseline import conv_bn_relu
+from course_utils.train import DEFAULT_EPOCHS, RESULTS_DIR, TrainResult, one_cycle, train
+
+TINY = {"batch_size": 64, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def bundled() -> CIFAR10Data:
+    return load_cifar10()
+
+
+@pytest.fixture(scope="module")
+def small(bundled) -> CIFAR10Data:
+    """512 train / 200 test images: enough to exercise the engine in a second or two."""
+    return dataclasses.replace(bundled, train_images=bundled.train_images[:512],
+                               train_labels=bundled.train_labels[:512], test_images=bundled.test_images[:200],
+                               test_labels=bundled.test_labels[:200], identity=bundled.identity + " [:512/:200]")
+
+
+def tiny_model() -> nn.Module:
+    return baseline_cnn(width=0.25)
+
+
+def test_record_has_curves_costs_and_provenance(small, tmp_path):
+    result = train(tiny_model(), small, name="tiny", epochs=2, cache_dir=tmp_path, device="cpu", **TINY)
+    assert isinstance(result, TrainResult) and not result.partial and not result.cached
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds"):
+        assert all(key in row for row in result.history)
+    assert 0 <= result.test_accuracy <= 1
+    assert result.params == sum(p.numel() for p in tiny_model().parameters()) and result.macs > 0
+    assert result.device == "cpu" and result.seed == 0 and result.wall_time_s > 0
+    assert result.config["epochs"] == 2 and result.config["data"] == small.identity
+    for key in ("command", "device", "date", "commit", "torch", "config_hash"):
+        assert result.provenance[key]
+    stored = json.loads((tmp_path / "tiny.json").read_text())
+    assert stored["test_accuracy"] == result.test_accuracy and (tmp_path / "tiny.pt").exists()
+
+
+def test_cache_hit_returns_at_once_with_weights_loaded(small, tmp_path, capsys):
+    first_model = tiny_model()
+    first = train(first_model, small, name="cached", epochs=1, cache_dir=tmp_path, **TINY)
+    capsys.readouterr()
+    second_model = tiny_model()
+    start = time.perf_counter()
+    second = train(second_model, small, name="cached", epochs=1, cache_dir=tmp_path, **TINY)
+    assert time.perf_counter() - start < 1.0
+    assert second.cached and second.to_dict() == first.to_dict()
+    message = capsys.readouterr().out.strip().splitlines()
+    assert len(message) == 1 and message[0].startswith("Cached result from") and "cached.json" in message[0]
+    for (key, a), b in zip(first_model.state_dict().items(), second_model.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), rtol=1e-2, atol=1e-3), key   # fp16 storage
+
+
+def test_changed_configuration_retrains_or_raises(small, tmp_path, capsys):
+    train(tiny_model(), small, name="run", epochs=1, cache_dir=tmp_path, **TINY)
+    other = baseline_cnn(width=0.125)
+    with pytest.raises(ValueError, match="different configuration.*model"):
+        train(other, small, name="run", epochs=1, cache_dir=tmp_path, on_mismatch="raise", **TINY)
+    capsys.readouterr()
+    result = train(other, small, name="run", epochs=1, cache_dir=tmp_path, **TINY)
+    assert not result.cached and "Retraining" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run.json").read_text())["params"] == result.params
+
+
+def test_retrain_flag_and_environment_variable_train_live(small, tmp_path, monkeypatch):
+    train(tiny_model(), small, name="env", epochs=1, cache_dir=tmp_path, **TINY)
+    assert not train(tiny_model(), small, name="env", epochs=1, cache_dir=tmp_path, retrain=True, **TINY).cached
+    monkeypatch.setenv("COURSE_RETRAIN", "1")
+    assert not train(tiny_model(), small, name="env", epochs=1, cache_dir=tmp_path, **TINY).cached
+
+
+def test_keyboard_interrupt_returns_partial_record_not_cached(small, tmp_path, capsys):
+    def interrupt(model, step, total_steps):
+        if step == 10:
+            raise KeyboardInterrupt
+
+    result = train(tiny_model(), small, name="stopped", epochs=3, cache_dir=tmp_path, step_hook=interrupt, **TINY)
+    assert result.partial and len(result.history) == 1      # 8 steps per epoch: stopped in epoch 2
+    assert 0 <= result.test_accuracy <= 1
+    assert "partial result, not cached" in capsys.readouterr().out
+    assert not (tmp_path / "stopped.json").exists()
+
+
+def test_training_is_deterministic_on_cpu(small):
+    a = train(tiny_model(), small, epochs=1, device="cpu", **TINY)
+    b = train(tiny_model(), small, epochs=1, device="cpu", **TINY)
+    assert [r["train_loss"] for r in a.history] == [r["train_loss"] for r in b.history]
+    assert a.test_accuracy == b.test_accuracy
+
+
+def test_hooks_see_every_step_and_add_metrics(small):
+    calls = []
+    result = train(tiny_model(), small, epochs=2, step_hook=lambda m, s, t: calls.append((s, t)),
+                   epoch_hook=lambda m, e: {"double_epoch": 2 * e}, **TINY)
+    assert calls == [(s, 16) for s in range(16)]
+    assert [row["double_epoch"] for row in result.history] == [2, 4]
+
+
+def test_budget_mode_stops_in_time(small):
+    result = train(tiny_model(), small, budget_s=4, **TINY)
+    assert result.wall_time_s < 6 and len(result.history) >= 1
+
+
+def test_one_cycle_schedule():
+    assert one_cycle(0.0) == 0 and one_cycle(0.2) == pytest.approx(1) and one_cycle(1.0) == 0
+    assert one_cycle(0.6) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"epochs": 0}, "epochs=0"),
+    ({"lr": -1.0}, "lr=-1.0"),
+    ({"name": "a/b"}, "name='a/b'"),
+    ({"device": "tpu"}, "device='tpu'"),
+    ({"epochs": 2, "budget_s": 5}, "exclusive"),
+    ({"precision": "fp8"}, "precision='fp8'"),
+    ({"batch_size": 10_000}, "batch_size=10000"),
+    ({"label_smoothing": 2}, "label_smoothing=2"),
+])
+def test_train_validates_arguments(small, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train(tiny_model(), small, progress=False, **kwargs)
+
+
+def test_train_refuses_wrong_types(small):
+    with pytest.raises(ValueError, match="model=str"):
+        train("resnet", small)
+    with pytest.raises(ValueError, match="data=dict"):
+        train(tiny_model(), {})
+
+
+@pytest.mark.parametrize("block", sorted(BLOCKS))
+def test_every_block_builds_a_working_baseline(block):
+    model = baseline_cnn(block, width=0.5).eval()
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_baseline_validates_arguments():
+    with pytest.raises(ValueError, match="block='nope' must be one of"):
+        baseline_cnn("nope")
+    with pytest.raises(ValueError, match="width=0"):
+        baseline_cnn(width=0)
+    with pytest.raises(ValueError, match="num_classes=0"):
+        baseline_cnn(num_classes=0)
+
+
+def test_registering_a_block_is_one_line():
+    register_block("test_wide", lambda c_in, c_out, stride: conv_bn_relu(c_in, c_out, stride))
+    try:
+        assert baseline_cnn("test_wide", width=0.25)(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
+    finally:
+        del BLOCKS["test_wide"]
+    with pytest.raises(ValueError, match="builder=3"):
+        register_block("x", 3)
+
+
+@pytest.mark.slow
+def test_committed_default_run_is_reproduced(bundled, tmp_path):
+    """Retrain the committed default (course baseline, standard block, DEFAULT_EPOCHS) from scratch."""
+    stored = json.loads((RESULTS_DIR / "baseline_standard.json").read_text())
+    assert stored["config"]["epochs"] == DEFAULT_EPOCHS
+    result = train(baseline_cnn("standard"), bundled, name="baseline_standard", cache_dir=tmp_path,
+                   progress=False, device="cpu")
+    assert result.config == stored["config"]
+    assert abs(result.test_accuracy - stored["test_accuracy"]) <= 0.02
+    assert result.test_accuracy >= 0.70
