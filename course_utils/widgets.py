@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import numpy as np
+import PIL.Image
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
@@ -22,21 +25,39 @@ from .cost import (Cost, conv2d_cost, costs_table, decomposed_conv_cost, depthwi
 
 
 class LiveFigure:
-    """A matplotlib figure shown as a PNG image widget; ``refresh()`` redraws it in place."""
+    """A matplotlib figure shown as a PNG image widget; ``refresh()`` redraws it in place.
 
-    def __init__(self, figure: Figure, dpi: int = 90) -> None:
+    ``animated`` artists (bars, labels, a title...) are the only ones that change between refreshes:
+    the rest of the figure is drawn once and reused, so a slider redraw costs a few artists, not a
+    whole figure. ``refresh(full=True)`` redraws everything (after changing axes limits, say).
+    """
+
+    def __init__(self, figure: Figure, dpi: int = 90, animated: Sequence[Artist] = ()) -> None:
         if not isinstance(figure, Figure):
             raise ValueError(f"figure={type(figure).__name__} must be a matplotlib.figure.Figure")
         self.figure = figure
         self.dpi = checks.positive_int("dpi", dpi)
+        self.figure.set_dpi(dpi)
+        self.canvas = FigureCanvasAgg(figure)
+        self.animated = list(animated)
+        for artist in self.animated:
+            artist.set_animated(True)  # left out of canvas.draw(): drawn by refresh() itself
+        self._background = None
         self.widget = widgets.Image(format="png")
-        self.refresh()
+        self.refresh(full=True)
 
-    def refresh(self) -> None:
+    def refresh(self, full: bool = False) -> None:
         """Render the figure to PNG and swap it into the image widget."""
+        if full or not self.animated or self._background is None:
+            self.canvas.draw()
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            self.canvas.restore_region(self._background)
+        for artist in self.animated:
+            self.figure.draw_artist(artist)
+        image = PIL.Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba())
         buffer = io.BytesIO()
-        # Fast PNG compression: the redraw must stay well under 100 ms for sliders to feel live.
-        self.figure.savefig(buffer, format="png", dpi=self.dpi, pil_kwargs={"compress_level": 1})
+        image.save(buffer, format="png", compress_level=1)  # fast compression: sliders must feel live
         self.widget.value = buffer.getvalue()
 
     def _ipython_display_(self) -> None:
@@ -88,6 +109,11 @@ OPERATORS: dict[str, tuple[Callable[[LayerShape], Cost], str]] = {
 }
 
 
+def decade_limits(low: float, high: float) -> tuple[float, float]:
+    """Axis limits rounded out to whole powers of ten, so small slider moves keep the same axes."""
+    return 10.0 ** np.floor(np.log10(max(low, 1))), 10.0 ** np.ceil(np.log10(max(high, 10)))
+
+
 def operator_costs(shape: LayerShape, operators: Sequence[str] | None = None) -> dict[str, Cost]:
     """Whole-layer cost of each chosen operator for one H×W input (see ``OPERATORS``)."""
     names = list(OPERATORS) if operators is None else list(operators)
@@ -134,7 +160,9 @@ class CostExplorer:
         self.shape = self._shape_from(initial)
         self.sliders = {knob: self._slider(knob) for knob in knobs}
         self.table = widgets.HTML()
-        self.live = LiveFigure(self._make_figure())
+        figure = self._make_figure()
+        animated = [self.title, *self.bars_macs, *self.bars_params, *self.labels_macs, *self.labels_params]
+        self.live = LiveFigure(figure, animated=animated)
         self.update()
         for slider in self.sliders.values():
             slider.observe(lambda change: self.update(), names="value")
@@ -164,7 +192,7 @@ class CostExplorer:
         height = 0.55 * len(self.operators) + 2.4
         # A fixed layout (no layout engine): matplotlib then draws the figure once per PNG, not twice.
         figure = Figure(figsize=(12, height), layout="none")
-        figure.subplots_adjust(left=0.24, right=0.98, top=1 - 1.1 / height, bottom=0.9 / height, wspace=0.06)
+        figure.subplots_adjust(left=0.22, right=0.97, top=1 - 0.9 / height, bottom=0.9 / height, wspace=0.12)
         self.title = figure.suptitle("")
         self.ax_macs, self.ax_params = figure.subplots(1, 2, sharey=True)
         y = np.arange(len(self.operators))
@@ -189,10 +217,11 @@ class CostExplorer:
 
     def update(self, **values: int) -> None:
         """Redraw for the sliders' current values (or set some values programmatically)."""
-        for knob, value in values.items():
-            if knob not in self.sliders:
-                raise ValueError(f"{knob}={value!r}: this explorer has no '{knob}' slider")
-            self.sliders[knob].value = value  # observe() calls update() again, with no values
+        if values:
+            for knob, value in values.items():
+                if knob not in self.sliders:
+                    raise ValueError(f"{knob}={value!r}: this explorer has no '{knob}' slider")
+                self.sliders[knob].value = value  # the slider's observer calls update() again
             return
         current = {knob: slider.value for knob, slider in self.sliders.items()}
         self.shape = self._shape_from({**self.shape.__dict__, **current})
@@ -202,6 +231,7 @@ class CostExplorer:
 
     def _draw(self, costs: dict[str, Cost]) -> None:
         s = self.shape
+        axes_changed = False
         for bars, labels, ax, values in (
                 (self.bars_macs, self.labels_macs, self.ax_macs, [c.macs for c in costs.values()]),
                 (self.bars_params, self.labels_params, self.ax_params, [c.params for c in costs.values()])):
@@ -209,12 +239,14 @@ class CostExplorer:
                 bar.set_width(max(value, 1))
                 label.set_x(max(value, 1) * 1.15)
                 label.set_text(human(value))
-            ax.set_xlim(max(1, min(values)) / 3, max(values) * 8)
+            limits = decade_limits(min(values) / 3, max(values) * 8)
+            axes_changed = axes_changed or limits != ax.get_xlim()
+            ax.set_xlim(limits)
         settings = [f"(k, l) = ({s.k}, {s.l})", f"C_in = {s.c_in}", f"C_out = {s.c_out}", f"H×W = {s.h}×{s.w}"]
         settings += [f"{label} = {getattr(s, knob)}" for knob, label in (("d", "D"), ("groups", "G"), ("t", "t"))
                      if knob in self.sliders]
         self.title.set_text(",  ".join(settings))
-        self.live.refresh()
+        self.live.refresh(full=axes_changed)  # new axis limits: redraw the axes too
 
     def _table_html(self, costs: dict[str, Cost]) -> str:
         table = costs_table(costs)
