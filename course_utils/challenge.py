@@ -198,8 +198,10 @@ class ScoreExplorer:
                           loc="left")
         self.live.refresh()
         c = self.current()
-        self.text.value = (f"w = {human(c['params'])} params, f = {human(c['macs'])} MACs → "
-                           f"<b>score = {parameter_term + mac_term:.4f}</b> "
+        self.text.value = (f"w = {human(c['params'])} params, f = {human(c['macs'])} MACs, "
+                           f"p_s = {c['p_s']:.2f}, p_u = {c['p_u']:.2f}, q_w = {c['q_w']} bits, "
+                           f"q_a = {c['q_a']} bits (the MAC term counts max(q_w, q_a) = "
+                           f"{max(c['q_w'], c['q_a'])} bits) → <b>score = {parameter_term + mac_term:.4f}</b> "
                            f"(parameter term {parameter_term:.4f}, MAC term {mac_term:.4f})")
 
     def _ipython_display_(self) -> None:

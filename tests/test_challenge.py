@@ -92,3 +92,12 @@ def test_explorer_refuses_bad_models():
         ScoreExplorer({})
     with pytest.raises(ValueError, match="model='nope' must be one of"):
         ScoreExplorer({"a": (1, 1)}, model="nope")
+
+
+def test_every_slider_changes_what_the_explorer_shows():
+    # q_a below q_w leaves the score unchanged (max(q_w, q_a)), but the student must still see the setting.
+    explorer = ScoreExplorer({"small": Cost(100_000, 10_000_000)})
+    for control, value in ((explorer.q_a, 17), (explorer.q_w, 8), (explorer.p_s, 0.1), (explorer.p_u, 0.2)):
+        before = explorer.text.value
+        control.value = value
+        assert explorer.text.value != before, control.description
