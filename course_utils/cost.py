@@ -168,13 +168,17 @@ def batchnorm_cost(channels: int) -> Cost:
 
 
 def decomposed_conv_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, w_out: int = 1,
-                         bias: bool = False) -> Cost:
+                         bias: bool = False, w_mid: int | None = None) -> Cost:
     """(k, l) kernel replaced by a (k, 1) conv C_in→C_out then a (1, l) conv C_out→C_out.
 
-    params = MACs per position = k·C_in·C_out + l·C_out²
-    With C_in = C_out this is the slide's (k + l)·C_in² instead of k·l·C_in².
+    params = k·C_in·C_out + l·C_out²  (+ C_out with ``bias``)
+    MACs = k·C_in·C_out·H_out·W_mid + l·C_out²·H_out·W_out
+    W_mid is the width of the map between the two convs: W_out at stride 1; with stride s the
+    vertical conv keeps the input width W_in (its stride is (s, 1)) and the horizontal one strides it.
+    With C_in = C_out and stride 1 this is the slide's (k + l)·C_in² per position instead of k·l·C_in².
     """
-    return (conv2d_cost(k, 1, c_in, c_out, h_out, w_out)
+    w_mid = w_out if w_mid is None else checks.positive_int("w_mid", w_mid)
+    return (conv2d_cost(k, 1, c_in, c_out, h_out, w_mid)
             + conv2d_cost(1, l, c_out, c_out, h_out, w_out, bias=bias))
 
 

@@ -13,8 +13,9 @@ class DecomposedConv2d(nn.Module):
 
     Cost per output position: k·C_in·C_out + l·C_out²  (slide: (k + l)·C_in² when C_in = C_out),
     against k·l·C_in·C_out for the (k, l) convolution it replaces. Kernel sizes are odd so that
-    padding k//2 and l//2 keeps the spatial size, like ``nn.Conv2d(..., padding=k // 2)``; the
-    stride is applied by the first conv, so both run at the output resolution.
+    padding k//2 and l//2 keeps the spatial size, like ``nn.Conv2d(..., padding=k // 2)``. A stride s
+    is split like the kernel: (s, 1) in the vertical conv, (1, s) in the horizontal one, so the taps of
+    the pair land exactly where the (k, l) kernel's taps would (the vertical conv runs on H_out × W_in).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int] = (3, 3),
@@ -27,8 +28,10 @@ class DecomposedConv2d(nn.Module):
             checks.odd_positive_int("kernel_size", size)
         self.stride = checks.positive_int("stride", stride)
         k, l = self.kernel_size
-        self.vertical = nn.Conv2d(in_channels, out_channels, (k, 1), stride=stride, padding=(k // 2, 0), bias=False)
-        self.horizontal = nn.Conv2d(out_channels, out_channels, (1, l), padding=(0, l // 2), bias=bias)
+        self.vertical = nn.Conv2d(in_channels, out_channels, (k, 1), stride=(stride, 1), padding=(k // 2, 0),
+                                  bias=False)
+        self.horizontal = nn.Conv2d(out_channels, out_channels, (1, l), stride=(1, stride), padding=(0, l // 2),
+                                    bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.horizontal(self.vertical(x))
@@ -39,4 +42,4 @@ class DecomposedConv2d(nn.Module):
         h_out = conv_output_size(input_hw[0], k, self.stride, k // 2)
         w_out = conv_output_size(input_hw[1], l, self.stride, l // 2)
         return decomposed_conv_cost(k, l, self.in_channels, self.out_channels, h_out, w_out,
-                                    bias=self.horizontal.bias is not None)
+                                    bias=self.horizontal.bias is not None, w_mid=input_hw[1])
