@@ -2,6 +2,7 @@
 
     python benchmarks/time_to_accuracy.py --device cpu --budget-s 60
     python benchmarks/time_to_accuracy.py --device cuda --data /path/to/cifar10-jpeg.npz --epochs 20
+    python benchmarks/time_to_accuracy.py --budget-s 60 --width 2 --lr 0.1 --weight-decay 5e-4   # the old recipe
 
 With ``--budget-s`` the learning-rate schedule follows the clock, so the run ends (evaluation included)
 within the budget. With ``--epochs`` it trains a fixed number of epochs, e.g. to find the time to 90 %.
@@ -19,7 +20,8 @@ import torch
 
 from course_utils.data import load_cifar10
 from course_utils.models import baseline_cnn
-from course_utils.train import DEFAULT_EPOCHS, MAX_WEIGHTS_BYTES, RESULTS_DIR, _save, train
+from course_utils.train import (DEFAULT_EPOCHS, DEFAULT_LABEL_SMOOTHING, DEFAULT_LR, DEFAULT_WEIGHT_DECAY,
+                                MAX_WEIGHTS_BYTES, RESULTS_DIR, _save, train)
 
 
 def main() -> None:
@@ -33,6 +35,9 @@ def main() -> None:
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
+    parser.add_argument("--lr", type=float, default=DEFAULT_LR, help="peak learning rate")
+    parser.add_argument("--weight-decay", type=float, default=DEFAULT_WEIGHT_DECAY)
+    parser.add_argument("--label-smoothing", type=float, default=DEFAULT_LABEL_SMOOTHING)
     parser.add_argument("--save", metavar="NAME", help="store the record as data/results/NAME.json")
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -44,7 +49,8 @@ def main() -> None:
     model = baseline_cnn(args.block, args.width)
     start = time.perf_counter()
     result = train(model, data, name=args.save, epochs=args.epochs, budget_s=args.budget_s, seed=args.seed,
-                   device=args.device, precision=args.precision, retrain=True, progress=False)
+                   device=args.device, precision=args.precision, lr=args.lr, weight_decay=args.weight_decay,
+                   label_smoothing=args.label_smoothing, retrain=True, progress=False)
     seconds = time.perf_counter() - start
     if args.save and args.budget_s is not None:   # train() caches only fixed-epoch runs; store this one too
         _save(result, model, RESULTS_DIR, MAX_WEIGHTS_BYTES)
@@ -57,7 +63,8 @@ def main() -> None:
         "accuracy": round(result.test_accuracy, 4), "seconds": round(seconds, 2), "device": result.device,
         "device_name": result.provenance["device"], "params": result.params, "macs": result.macs,
         "epochs": len(result.history), "budget_s": args.budget_s, "block": args.block, "width": args.width,
-        "seed": args.seed, "precision": result.provenance["precision"], "train_images": len(data.train_labels),
+        "seed": args.seed, "lr": args.lr, "weight_decay": args.weight_decay,
+        "label_smoothing": args.label_smoothing, "precision": result.provenance["precision"], "train_images": len(data.train_labels),
         "test_images": len(data.test_labels), "data": data.identity.split(" ")[0], **time_to,
         "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
         "commit": result.provenance["commit"], "date": result.provenance["date"],
