@@ -106,14 +106,13 @@ def has_grouped_conv(model: nn.Module) -> bool:
 def autocast_dtype(device: str, precision: str, model: nn.Module | None = None) -> torch.dtype | None:
     """bfloat16 autocast for 'bf16', none for 'fp32'. 'auto' = bf16 on CUDA, and on CPUs with bf16
     units unless ``model`` has grouped convolutions: their bf16 backward is slower than fp32 on CPU
-    (depthwise-separable baseline: 59 vs 29 ms per step, ``benchmarks/train_step.py``)."""
+    (depthwise-separable baseline: 70 vs 34 ms per step, ``benchmarks/train_step.py``)."""
     if precision == "fp32":
         return None
-    if precision == "bf16":
+    if precision == "bf16" or device.startswith("cuda"):
         return torch.bfloat16
-    if device.startswith("cuda"):
-        return torch.bfloat16
-    if device == "cpu" and cpu_has_fast_bf16() and not (model is not None and has_grouped_conv(model)):
+    grouped = model is not None and has_grouped_conv(model)
+    if device == "cpu" and cpu_has_fast_bf16() and not grouped:
         return torch.bfloat16
     return None
 

@@ -13,7 +13,7 @@ from torch import nn
 from course_utils.data import CIFAR10Data, load_cifar10
 from course_utils.models import BLOCKS, baseline_cnn, register_block
 from course_utils.models.baseline import conv_bn_relu
-from course_utils.train import DEFAULT_EPOCHS, RESULTS_DIR, TrainResult, one_cycle, train
+from course_utils.train import DEFAULT_EPOCHS, RESULTS_DIR, TrainResult, autocast_dtype, one_cycle, train
 
 TINY = {"batch_size": 64, "progress": False}
 
@@ -114,6 +114,17 @@ def test_hooks_see_every_step_and_add_metrics(small):
 def test_budget_mode_stops_in_time(small):
     result = train(tiny_model(), small, budget_s=4, **TINY)
     assert result.wall_time_s < 6 and len(result.history) >= 1
+
+
+def test_auto_precision_keeps_grouped_convs_in_fp32_on_cpu(monkeypatch):
+    monkeypatch.setattr("course_utils.train.cpu_has_fast_bf16", lambda: True)
+    assert autocast_dtype("cpu", "auto", baseline_cnn("standard")) == torch.bfloat16
+    assert autocast_dtype("cpu", "auto", baseline_cnn("depthwise_separable")) is None
+    assert autocast_dtype("cpu", "bf16", baseline_cnn("depthwise_separable")) == torch.bfloat16
+    assert autocast_dtype("cuda", "auto", baseline_cnn("depthwise_separable")) == torch.bfloat16
+    assert autocast_dtype("cpu", "fp32", baseline_cnn("standard")) is None
+    monkeypatch.setattr("course_utils.train.cpu_has_fast_bf16", lambda: False)
+    assert autocast_dtype("cpu", "auto", baseline_cnn("standard")) is None
 
 
 def test_one_cycle_schedule():

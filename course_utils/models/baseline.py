@@ -24,7 +24,7 @@ BlockBuilder = Callable[[int, int, int], nn.Module]
 # The layer table: (output channels, stride) of each body block, at width 1.0.
 # 32×32 → 16×16 → 8×8 → 4×4; channels double when the resolution halves.
 # 145 k parameters and 8.7 M MACs: small enough to reach 70 % on the bundled subset in 60 s on
-# 2 CPU cores (a twice-wider net trains 4× slower per epoch and ends lower in that time; benchmarks/README.md).
+# 2 CPU cores (the twice-wider net fits 2.5× fewer epochs in that minute and ends lower; benchmarks/README.md).
 STEM_CHANNELS = 16
 STAGES: tuple[tuple[int, int], ...] = (
     (32, 2),
