@@ -135,11 +135,15 @@ def final_eval_estimate(eval_seconds: float, train_seconds_per_image: float, tes
 
 
 def reset_parameters(model: nn.Module, seed: int) -> None:
-    """Fresh weights: ``torch.manual_seed(seed)``, then ``reset_parameters()`` of every submodule
-    that has one, so a run depends on the architecture and the seed only."""
+    """Fresh weights: ``torch.manual_seed(seed)``, then the model's own ``reset_parameters()`` if it
+    has one (e.g. SqueezeNet's Kaiming initialisation), else that of every submodule which has one,
+    so a run depends on the architecture and the seed only."""
     torch.manual_seed(seed)
+    if callable(getattr(model, "reset_parameters", None)):
+        model.reset_parameters()
+        return
     for module in model.modules():
-        if hasattr(module, "reset_parameters") and callable(module.reset_parameters):
+        if callable(getattr(module, "reset_parameters", None)):
             module.reset_parameters()
 
 

@@ -127,6 +127,19 @@ def test_auto_precision_keeps_grouped_convs_in_fp32_on_cpu(monkeypatch):
     assert autocast_dtype("cpu", "auto", baseline_cnn("standard")) is None
 
 
+def test_reset_keeps_a_models_own_initialisation():
+    from course_utils.models.squeezenet import squeezenet_cifar
+    from course_utils.train import reset_parameters
+
+    model = squeezenet_cifar()
+    reset_parameters(model, seed=0)
+    conv10 = model.classifier[1]
+    assert conv10.weight.std().item() == pytest.approx(0.01, rel=0.2)      # N(0, 0.01²), not PyTorch's default
+    first = model.features[0]
+    bound = (6 / (first.in_channels * 9)) ** 0.5                             # Kaiming uniform bound, gain √2
+    assert first.weight.abs().max().item() > 0.9 * bound
+
+
 def test_one_cycle_schedule():
     assert one_cycle(0.0) == 0 and one_cycle(0.2) == pytest.approx(1) and one_cycle(1.0) == 0
     assert one_cycle(0.6) == pytest.approx(0.5)

@@ -111,6 +111,10 @@ class MobileNetV1(nn.Module):
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(channels, num_classes))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torchvision's initialisation (``_init_weights``); ``course_utils.train`` re-initialises with it."""
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,6 +195,10 @@ class MobileNetV2(nn.Module):
         layers.append(conv_bn_relu6(channels, self.last_channels, 1))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channels, num_classes))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torchvision's initialisation (``_init_weights``); ``course_utils.train`` re-initialises with it."""
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -137,7 +137,12 @@ class SqueezeNet(nn.Module):
         conv10 = nn.Conv2d(channels, num_classes, kernel_size=1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), conv10, nn.ReLU(inplace=True),
                                         nn.AdaptiveAvgPool2d((1, 1)))
-        # torchvision's initialisation: Kaiming uniform, except conv10 ~ N(0, 0.01²); zero biases.
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torchvision's initialisation: Kaiming uniform, except conv10 ~ N(0, 0.01²); zero biases.
+        (Without BatchNorm the scale of the initial weights decides whether the signal survives 20 layers.)"""
+        conv10 = self.classifier[1]
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 if module is conv10:
