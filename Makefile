@@ -45,9 +45,8 @@ present: $(VENV)/.installed
 		--LabApp.app_settings_dir=$(CURDIR)/presenter
 
 # Retrain every committed run from scratch and re-execute every notebook in place (slow: ~minutes per
-# notebook on 2 CPU cores). COURSE_RETRAIN=1 makes train(..., retrain=False) train anyway.
+# notebook on 2 CPU cores; notebook 02 makes baseline_standard). COURSE_RETRAIN=1 makes train(..., retrain=False) train anyway.
 notebooks: $(VENV)/.installed-test
-	COURSE_RETRAIN=1 COURSE_COMMAND="make notebooks" $(BIN)/python benchmarks/time_to_accuracy.py --device cpu --save baseline_standard
 	for nb in notebooks/*.ipynb; do \
 		COURSE_RETRAIN=1 COURSE_COMMAND="make notebooks ($$nb)" $(BIN)/jupyter nbconvert --to notebook --execute \
 			--inplace --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \

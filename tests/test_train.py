@@ -13,7 +13,9 @@ from torch import nn
 from course_utils.data import CIFAR10Data, load_cifar10
 from course_utils.models import BLOCKS, baseline_cnn, register_block
 from course_utils.models.baseline import conv_bn_relu
-from course_utils.train import DEFAULT_EPOCHS, RESULTS_DIR, TrainResult, autocast_dtype, one_cycle, train
+from course_utils.models.squeezenet import squeezenet_cifar
+from course_utils.train import (DEFAULT_EPOCHS, RESULTS_DIR, TrainResult, autocast_dtype, one_cycle,
+                                reset_parameters, train)
 
 TINY = {"batch_size": 64, "progress": False}
 
@@ -128,9 +130,6 @@ def test_auto_precision_keeps_grouped_convs_in_fp32_on_cpu(monkeypatch):
 
 
 def test_reset_keeps_a_models_own_initialisation():
-    from course_utils.models.squeezenet import squeezenet_cifar
-    from course_utils.train import reset_parameters
-
     model = squeezenet_cifar()
     reset_parameters(model, seed=0)
     conv10 = model.classifier[1]
