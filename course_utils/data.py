@@ -150,10 +150,6 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"{path} holds a single array, not an .npz archive of the arrays {', '.join(NPZ_KEYS)}; "
                          f"{_how_to_fix(path)}")
     with loaded:
-        missing = [key for key in NPZ_KEYS if key not in loaded.files]
-        if missing:
-            raise ValueError(f"{path} lacks the arrays {', '.join(missing)} (it holds {', '.join(loaded.files)}); "
-                             f"{_how_to_fix(path)}")
         try:
             return {key: loaded[key] for key in loaded.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -190,9 +186,17 @@ def _check_split(path: Path, arrays: dict[str, np.ndarray], split: str) -> None:
                          f"image ({n_images:,}); {fix}")
 
 
-def check_npz_layout(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Raise ``ValueError`` naming ``path`` and the problem unless ``arrays`` follow data/README.md:
-    per split, JPEG bytes cut by N + 1 offsets into N images with N labels in 0..9; the ten class names."""
+def check_npz_layout(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """Raise ``ValueError`` naming ``path`` and the problem unless ``arrays`` (read from ``path``) follow
+    data/README.md: the arrays ``NPZ_KEYS``; per split, JPEG bytes cut by N + 1 offsets into N images with
+    N labels in 0..9; the ten class names."""
+    path = _as_path("path", path)
+    if not isinstance(arrays, dict) or not all(isinstance(a, np.ndarray) for a in arrays.values()):
+        raise ValueError(f"arrays={type(arrays).__name__} must be a dict of numpy arrays, e.g. dict(np.load(path))")
+    missing = [key for key in NPZ_KEYS if key not in arrays]
+    if missing:
+        raise ValueError(f"{path} lacks the arrays {', '.join(missing)} (it holds {', '.join(arrays)}); "
+                         f"{_how_to_fix(path)}")
     for split in ("train", "test"):
         _check_split(path, arrays, split)
     names = arrays["class_names"]
