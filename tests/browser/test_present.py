@@ -248,3 +248,28 @@ def test_presenter_figures_are_larger_and_fit_the_screen(presenter_lab, screen):
         assert image["shown"][1] + SLIDER_ROWS_PX <= image["visible"], image
     finally:
         shutdown_kernel(page)
+
+
+SCORE_EXPLORER = """\
+from course_utils.challenge import ScoreExplorer
+explorer = ScoreExplorer({"MobileNetV2-style inverted residual (t=6)": (2_236_682, 95_000_000),
+                          "ResNet-18 (reference)": (11_173_962, 556_000_000)},
+                         model="MobileNetV2-style inverted residual (t=6)", q_w=16, q_a=16)
+explorer"""
+
+# The model dropdown's <select>: its width and the width its longest option's text needs.
+JS_DROPDOWN = """() => { const select = document.querySelector('.jp-OutputArea .widget-dropdown select');
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = getComputedStyle(select).font;
+  const longest = Math.max(...Array.from(select.options).map(o => ctx.measureText(o.text).width));
+  return {width: select.clientWidth, needed: Math.ceil(longest) + 24}; }"""  # 24 px: padding and arrow
+
+
+def test_score_explorer_fits_the_screen_and_shows_whole_model_names(presenter_lab, screen):
+    (presenter_lab.root / "scratch" / "score_explorer.ipynb").write_text(json.dumps(
+        {**scratch.notebook("good"), "cells": [{"cell_type": "code", "id": "explorer", "source": SCORE_EXPLORER,
+                                                "metadata": {}, "execution_count": None, "outputs": []}]}))
+    problems, before, _ = check_presented(screen, presenter_lab, "scratch/score_explorer.ipynb")
+    assert not problems and before["figures"], (problems, before)
+    dropdown = screen.evaluate(JS_DROPDOWN)
+    assert dropdown["width"] >= dropdown["needed"], f"the model dropdown cuts its names off: {dropdown}"
