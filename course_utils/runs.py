@@ -402,7 +402,7 @@ def read_record(folder: str | Path, name: str) -> dict[str, Any] | None:
     path = json_path(Path(folder), name)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):      # no such run, or the folder is not a folder
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise StoredRunError(f"cannot read the stored run {display_path(path)} ({error}): "

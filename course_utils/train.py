@@ -112,8 +112,11 @@ def reset_parameters(model: nn.Module, seed: int) -> None:
     """Fresh weights: ``torch.manual_seed(seed)``, then the model's own ``reset_parameters()`` if it
     has one (e.g. SqueezeNet's Kaiming initialisation), else that of every submodule which has one; and
     every BatchNorm's running mean, variance and batch count back to their initial values. So a run
-    depends on the architecture and the seed only, whether the model object is new or reused."""
+    depends on the architecture and the seed only, whether the model object is new or reused (the model
+    is first moved back to the CPU in the default memory layout, where a new model is initialised: the
+    random numbers drawn depend on both)."""
     checks.non_negative_int("seed", seed)
+    model.to("cpu", memory_format=torch.contiguous_format)
     torch.manual_seed(seed)
     if callable(getattr(model, "reset_parameters", None)):
         model.reset_parameters()
