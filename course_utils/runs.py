@@ -369,6 +369,8 @@ def save_run(result: TrainResult, model: nn.Module, folder: str | Path, *,
     ``folder``: weights to ``NAME.<sha>.pt`` first, then ``NAME.json`` naming them, each atomically; then
     older weights files of ``NAME`` are removed. Returns the JSON's path. Raises OSError (or whatever
     interrupted it) on failure, leaving the previous pair intact."""
+    if not isinstance(result.name, str) or not result.name or result.name.startswith("."):
+        raise ValueError(f"result.name={result.name!r} must be a non-empty name to store a run under")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"cache_dir={display_path(folder)} is a file, not a folder")

@@ -132,7 +132,8 @@ def reset_parameters(model: nn.Module, seed: int) -> None:
 def _flag(name: str, value: object) -> bool:
     """Return ``value`` if it is True or False, else raise ``ValueError`` ("no", 1 and None are refused)."""
     if value is not True and value is not False:
-        raise ValueError(f"{name}={value!r} must be True or False")
+        hint = " (a toggle button? pass its .value)" if hasattr(value, "value") else ""
+        raise ValueError(f"{name}={value!r} must be True or False{hint}")
     return value
 
 
@@ -189,15 +190,13 @@ class _LiveCurves:
     IPython display handle; the committed run of the same name, if any, is drawn dashed for reference."""
 
     def __init__(self, title: str, epochs: int | None, curve_images: int, reference: list[dict] | None) -> None:
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
         from IPython.display import display
+        from matplotlib.figure import Figure
 
         self.title, self.epochs, self.reference = title, epochs, reference or []
         self.test_label = f"test (first {curve_images:,} images)"
         self.figure = Figure(figsize=(10, 3.6))
         self.ax_loss, self.ax_acc = self.figure.subplots(1, 2)
-        self.integer_ticks = MaxNLocator(integer=True)
         self.handle = display(self._image(), display_id=True)
 
     def _image(self) -> Any:
@@ -214,15 +213,17 @@ class _LiveCurves:
 
         for ax in (self.ax_loss, self.ax_acc):
             ax.clear()
-        for rows, style, suffix in ((self.reference, "--", " (committed run)"), (history, "-", "")):
+        for rows, style, train_label, test_label in (
+                (self.reference, "--", "train (committed run)", "test (committed run)"),
+                (history, "-", "train", self.test_label)):
             if not rows:
                 continue
             epochs = [r["epoch"] for r in rows]
             test_acc = [100 * r.get("curve_test_accuracy", r.get("test_accuracy", math.nan)) for r in rows]
-            self.ax_loss.plot(epochs, [r["train_loss"] for r in rows], style, color="tab:blue", label="train" + suffix)
+            self.ax_loss.plot(epochs, [r["train_loss"] for r in rows], style, color="tab:blue", label=train_label)
             self.ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in rows], style, color="tab:blue",
-                             label="train" + suffix)
-            self.ax_acc.plot(epochs, test_acc, style, color="tab:orange", label=self.test_label + suffix)
+                             label=train_label)
+            self.ax_acc.plot(epochs, test_acc, style, color="tab:orange", label=test_label)
         self.ax_loss.set(xlabel="epoch", ylabel="training loss", title=f"{self.title}: loss")
         self.ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{self.title}: accuracy", ylim=(0, 100))
         last = self.epochs or max((r["epoch"] for r in history), default=1)
