@@ -59,7 +59,8 @@ def main() -> None:
     for row in result.history:
         print(f"epoch {row['epoch']:3d}  {row['seconds']:6.1f} s  train loss {row['train_loss']:.3f}  "
               f"test accuracy {row['curve_test_accuracy']:.3f} (first {result.config['curve_test_images']:,} images)")
-    time_to = {f"seconds_to_{p}": next((r["seconds"] for r in result.history if r["curve_test_accuracy"] >= p / 100), None)
+    time_to = {f"seconds_to_{p}": next((r["seconds"] for r in result.history
+                                        if r["curve_test_accuracy"] >= p / 100), None)
                for p in (70, 75, 80, 90)}
     print(json.dumps({
         "accuracy": round(result.test_accuracy, 4), "seconds": round(seconds, 2), "device": result.device,

@@ -97,11 +97,13 @@ def test_edited_forward_with_the_same_repr_retrains_or_is_refused(data, tmp_path
     capsys.readouterr()
     again = train(edited.StudentNet(), data, name="student", cache_dir=tmp_path, **FAST)
     assert not again.cached
-    assert "Retraining student: code of StudentNet (student_net) changed since the stored run" in capsys.readouterr().out
+    message = "Retraining student: code of StudentNet (student_net) changed since the stored run"
+    assert message in capsys.readouterr().out
 
 
 def test_comments_and_docstrings_do_not_change_the_fingerprint_but_a_helper_does():
-    base = 'def helper(x):\n    return x + 1\n\nclass A:\n    """doc"""\n    def f(self, x):\n        return helper(x)\n'
+    base = ('def helper(x):\n    return x + 1\n\n'
+            'class A:\n    """doc"""\n    def f(self, x):\n        return helper(x)\n')
     reformatted = ('# a comment\ndef helper( x ):\n    """new doc"""\n    return (x + 1)  # same\n\n\n'
                    'class A:\n    """other doc"""\n\n    def f(self, x):\n        return helper(x)\n')
     helper_edited = base.replace("x + 1", "x + 2")
@@ -147,7 +149,8 @@ def test_closure_numbers_are_part_of_a_hooks_fingerprint():
             return {"fraction": epoch / epochs}
         return hook
 
-    assert code_fingerprints(tiny(), {"epoch_hook": factory(20)}) != code_fingerprints(tiny(), {"epoch_hook": factory(8)})
+    twenty, eight = (code_fingerprints(tiny(), {"epoch_hook": factory(n)}) for n in (20, 8))
+    assert twenty != eight
 
 
 def test_reset_false_is_keyed_on_the_starting_weights(data, tmp_path):
