@@ -58,9 +58,11 @@ present: $(VENV)/.installed
 		$(ALLOW_ROOT) --LabApp.app_settings_dir=$(CURDIR)/presenter --LabApp.custom_css=True
 
 # Retrain every committed run from scratch and re-execute every notebook in place (slow: ~minutes per
-# notebook on 2 CPU cores; notebook 02 makes baseline_standard). COURSE_RETRAIN=1 makes train(..., retrain=False) train anyway.
+# notebook on 2 CPU cores; notebook 02 makes baseline_standard). COURSE_RETRAIN=1 switches each notebook's
+# "Train live" toggle on (and makes train(..., retrain=False) train anyway); COURSE_RESULTS=committed stores
+# the runs in data/results/ instead of the git-ignored data/local-results/ that live retrains use.
 notebooks: $(VENV)/.installed-test
 	for nb in notebooks/*.ipynb; do \
-		COURSE_RETRAIN=1 COURSE_COMMAND="make notebooks ($$nb)" $(BIN)/jupyter nbconvert --to notebook --execute \
+		COURSE_RETRAIN=1 COURSE_RESULTS=committed COURSE_COMMAND="make notebooks ($$nb)" $(BIN)/jupyter nbconvert --to notebook --execute \
 			--inplace --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \
 	done

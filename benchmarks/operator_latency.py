@@ -22,11 +22,8 @@ for the forward pass (null for forward + backward).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import subprocess
 import sys
 
 import torch
@@ -35,6 +32,7 @@ from torch import nn
 from course_utils.cost import count
 from course_utils.latency import measure_latency
 from course_utils.models.operator_lab import single_layer_operators
+from course_utils.provenance import device_name, provenance
 
 DEFAULT_SIZES = ("64:32:32", "128:16:16", "256:8:8")   # channels:size:batch
 
@@ -55,23 +53,6 @@ def useful_macs(module: nn.Module, channels: int, size: int) -> int:
     if hasattr(module, "cost"):
         return module.cost((size, size)).macs
     return count(module, (1, channels, size, size)).macs
-
-
-def git_commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, check=True).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -141,9 +122,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     print(json.dumps(row, ensure_ascii=False), flush=True)
     summary = {
         "benchmark": "operator_latency", "measurements": len(rows),
+        **provenance(devices[0]),
         "command": " ".join(["python", "benchmarks/operator_latency.py", *(argv if argv is not None else sys.argv[1:])]),
-        "devices": {d: device_name(d) for d in devices}, "torch": torch.__version__,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": git_commit(),
+        "devices": {d: device_name(d) for d in devices},
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
     }
