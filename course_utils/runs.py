@@ -18,7 +18,10 @@ is the run you asked for, and the two folders that hold runs.
 - **Two stores.** ``COMMITTED_RESULTS_DIR`` (``data/results/``, in git) holds the runs the notebooks
   show. A live retrain writes to ``LOCAL_RESULTS_DIR`` (``data/local-results/``, git-ignored) unless the
   environment variable ``COURSE_RESULTS=committed`` is set (``make notebooks`` and the sweep scripts set
-  it). When loading, a matching run in the local store takes precedence over the committed one.
+  it). When loading, the committed store is searched first, then the local one: a live retrain of the
+  committed configuration never hides the committed run (the next open of the notebook shows the committed
+  results again), while a run the committed store does not hold (a student's edited block, another seed)
+  is found in the local store.
 - **Environment.** ``COURSE_RETRAIN`` (1/0, true/false, yes/no, any case; empty = no) asks every training
   call to train live (``retrain_requested()``); ``COURSE_RESULTS`` is ``local`` (default) or ``committed``.
 """
@@ -128,8 +131,8 @@ def write_store() -> Path:
 
 
 def read_stores() -> list[Path]:
-    """Folders searched for a stored run, first match wins: the local store, then the committed one."""
-    return [LOCAL_RESULTS_DIR, COMMITTED_RESULTS_DIR]
+    """Folders searched for a stored run, first match wins: the committed store, then the local one."""
+    return [COMMITTED_RESULTS_DIR, LOCAL_RESULTS_DIR]
 
 
 def retrain_switch(estimate: str = "") -> Any:

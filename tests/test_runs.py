@@ -262,10 +262,22 @@ def test_a_live_retrain_goes_to_the_local_store_and_leaves_committed_results_alo
     assert "local-results" in out and "data/results/ is unchanged" in out
     assert {p.name: p.read_bytes() for p in committed.iterdir()} == before
     assert (local / "demo.json").exists()
-    again = train(tiny(), data, name="demo", seed=1, **FAST)                # the local store comes first
+    again = train(tiny(), data, name="demo", seed=1, **FAST)   # not in the committed store: the local run
     assert again.cached and again.test_accuracy == live.test_accuracy
     assert "your local store" in capsys.readouterr().out
     assert train(tiny(), data, name="demo", **FAST).test_accuracy == committed_run.test_accuracy
+
+
+def test_a_live_retrain_of_the_committed_run_does_not_hide_it(data, stores, monkeypatch, capsys):
+    local, committed = stores
+    monkeypatch.setenv("COURSE_RESULTS", "committed")
+    train(tiny(), data, name="demo", **FAST)
+    monkeypatch.delenv("COURSE_RESULTS")
+    train(tiny(), data, name="demo", retrain=True, **FAST)           # same configuration, trained live
+    assert (local / "demo.json").exists()
+    capsys.readouterr()
+    reopened = train(tiny(), data, name="demo", **FAST)              # the next open of the notebook
+    assert reopened.cached and "the committed results" in capsys.readouterr().out
 
 
 def test_course_results_refuses_unknown_values(data, stores, monkeypatch):
