@@ -122,10 +122,10 @@ def params_without_batchnorm(model: nn.Module, input_size=IMAGENET) -> int:
 def v1_analytic_cost(width_mult: float, resolution: int = 224) -> tuple[int, int]:
     """(params with BN, MACs) from the layer table and course_utils.cost's formulas alone."""
     channels, size = int(32 * width_mult), resolution // 2
-    total = conv2d_cost(3, 3, 3, channels, size, size) + batchnorm_cost(channels)
+    total = conv2d_cost(3, 3, 3, channels, h_out=size, w_out=size) + batchnorm_cost(channels)
     for out, stride in MOBILENET_V1_TABLE:
         size = (size - 1) // stride + 1
-        total = total + depthwise_separable_cost(3, 3, channels, int(out * width_mult), size, size)
+        total = total + depthwise_separable_cost(3, 3, channels, int(out * width_mult), h_out=size, w_out=size)
         channels = int(out * width_mult)
     fc = channels * 1000
     return total.params + fc + 1000, total.macs + fc

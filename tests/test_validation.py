@@ -14,13 +14,13 @@ CASES = [
     (lambda: DecomposedConv2d(8, 8, (3, 0)), ["kernel_size=(3, 0)", "positive"]),
     (lambda: DecomposedConv2d(8, 8, (3, 4)), ["kernel_size=4", "odd"]),
     (lambda: DecomposedConv2d(8, 8, stride=0), ["stride=0", "positive"]),
-    (lambda: Fire(64, 0, 64, 64), ["squeeze=0", "positive"]),
-    (lambda: Fire(64, 16, 64, 2.5), ["expand3x3=2.5", "integer"]),
+    (lambda: Fire(64, squeeze=0, expand1x1=64, expand3x3=64), ["squeeze=0", "positive"]),
+    (lambda: Fire(64, squeeze=16, expand1x1=64, expand3x3=2.5), ["expand3x3=2.5", "integer"]),
     (lambda: DepthwiseConv2d(16, depth_multiplier=0), ["depth_multiplier=0", "positive"]),
     (lambda: DepthwiseSeparableConv2d(16, 32, stride=0), ["stride=0", "positive"]),
     (lambda: DepthwiseSeparableConv2d(16, 32, kernel_size=-3), ["kernel_size=-3", "positive"]),
     (lambda: InvertedResidual(16, 16, expand_ratio=0), ["expand_ratio=0", "positive"]),
-    (lambda: InvertedResidual(16, 16, stride=0), ["stride=0", "positive"]),
+    (lambda: InvertedResidual(16, 16, stride=0), ["stride=0", "must be one of 1, 2"]),
     (lambda: InvertedResidual(4, 16, expand_ratio=0.1), ["expand_ratio=0.1", "hidden channel"]),
     (lambda: Shift2d(16, kernel_size=4), ["kernel_size=4", "odd"]),
     (lambda: Shift2d(0), ["channels=0", "positive"]),
@@ -48,5 +48,5 @@ def test_bad_argument_is_named_in_value_error(make, words):
 def test_shift_rejects_wrong_channel_count():
     import torch
 
-    with pytest.raises(ValueError, match=r"must be \(N, 8, H, W\)"):
+    with pytest.raises(ValueError, match=r"must have 8 channels: \(N, 8, H, W\)"):
         Shift2d(8)(torch.zeros(1, 4, 5, 5))
