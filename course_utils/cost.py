@@ -219,6 +219,8 @@ def fire_cost(c_in: int, *, squeeze: int, expand1x1: int, expand3x3: int, h_out:
     params            = MACs per position (+ s + e1 + e3 biases with ``bias``, as in SqueezeNet)
     """
     k, l = checks.kernel_pair("kernel_size", kernel_size)
+    for size in (k, l):
+        checks.odd_positive_int("kernel_size", size)    # padding k//2 keeps H×W only for odd kernels
     return (pointwise_conv_cost(c_in, squeeze, h_out=h_out, w_out=w_out, bias=bias)
             + pointwise_conv_cost(squeeze, expand1x1, h_out=h_out, w_out=w_out, bias=bias)
             + conv2d_cost(k, l, squeeze, expand3x3, h_out=h_out, w_out=w_out, bias=bias))
