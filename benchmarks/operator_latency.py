@@ -13,7 +13,7 @@ on the CPU, and on CUDA when a GPU is visible. One JSON line per measurement, e.
 
 then, last, one summary line with the provenance (command, device, date, commit, torch, threads,
 load average before/after). ``macs`` is the useful work of the whole batch (the analytic cost of the
-operator: SAL hardened counts one MAC per kept weight, as in the paper); ``gmac_per_s`` = macs / time
+operator: SAL (hardened) counts one MAC per kept weight, as in the paper); ``gmac_per_s`` = macs / time
 for the forward pass (null for forward + backward).
 
     python benchmarks/operator_latency.py                      # CPU (+ CUDA if present), 3 sizes

@@ -134,8 +134,8 @@ def single_layer_operators(channels: int) -> dict[str, nn.Module]:
     ``channels`` maps at stride 1, keyed by its label (for timing); then four reference points.
 
     The blocks (depthwise-separable, inverted residual, Fire) include their BatchNorm and activations;
-    the single convolutions have no bias. 'SAL' is the dense A ⊙ W convolution it trains as, and
-    'SAL hardened' its shift + 1×1 form (:meth:`ShiftAttentionConv2d.to_shift`); 'pointwise 1×1',
+    the single convolutions have no bias. 'SAL (training)' is the dense A ⊙ W convolution it trains as,
+    'SAL (hardened)' its shift + 1×1 form (:meth:`ShiftAttentionConv2d.to_shift`); 'pointwise 1×1',
     'shift alone' and 'copy' (reads and writes the tensor once: the memory floor) are references.
     """
     c = checks.positive_int("channels", channels)
@@ -144,10 +144,11 @@ def single_layer_operators(channels: int) -> dict[str, nn.Module]:
                          f"channels/8; the grouped conv has {LayerShape.groups} groups)")
     torch.manual_seed(0)
     layers = {op.label: op.layer(c) for op in OPERATORS.values()}
-    sal = layers[OPERATORS["sal"].label]
+    sal_label = OPERATORS["sal"].label
+    layers[f"{sal_label} (training)"] = sal = layers.pop(sal_label)
     return {
         **layers,
-        "SAL hardened": copy.deepcopy(sal).harden().to_shift(),
+        f"{sal_label} (hardened)": copy.deepcopy(sal).harden().to_shift(),
         "pointwise 1×1": nn.Conv2d(c, c, 1, bias=False),
         "shift alone": Shift2d(c, 3),
         "copy": Copy(),
