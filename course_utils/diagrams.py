@@ -352,10 +352,10 @@ def draw_fire(fig_or_ax: Figure | Axes, module: Fire, input_hw: tuple[int, int])
     draw_arrow(canvas, (xs[2] + edge, y3), (xs[3] - edge, bottom + h_out * (1 - share1) / 2))
     draw_label(canvas, (xs[2] + xs[3]) / 2, mid, "concat", gid="op:concat")
 
-    # Shapes: e1's just above its box, everything else on the shape row.
+    # Shapes: e1's on the top row (above its branch), everything else on the shape row.
     draw_label(canvas, xs[0], rows.shapes, shape_text((c_in, *input_hw)), gid="shape:input")
     draw_label(canvas, xs[1], rows.shapes, shape_text(squeeze.out_shape), gid="shape:squeeze")
-    draw_label(canvas, xs[2], y1 + h1 / 2 + GAP, shape_text(e1.out_shape), va="bottom", gid="shape:expand1x1")
+    draw_label(canvas, xs[2], rows.top, shape_text(e1.out_shape), gid="shape:expand1x1")
     draw_label(canvas, xs[2], rows.shapes, shape_text(e3.out_shape), gid="shape:expand3x3")
     draw_label(canvas, xs[3], rows.shapes, shape_text(whole.out_shape), gid="shape:output")
     draw_title(canvas, f"Fire: squeeze {c_in} → {squeeze.out_shape[0]} maps, "
@@ -506,8 +506,8 @@ def draw_shift_conv(fig_or_ax: Figure | Axes, module: ShiftConv2d, input_hw: tup
                TensorBox(stages["shift"].out_shape, COLORS["shift"]),
                TensorBox(stages["pointwise"].out_shape, COLORS["pointwise"])]
     k = module.shift.kernel_size
-    groups = len(module.shift.groups)
-    ops = [(stages["shift"], [f"shift: {groups} group{'s' if groups > 1 else ''}", "one offset each"], None),
+    shift_lines = [f"shift: {k * k} groups", "one offset each"] if k > 1 else ["no shift (k = 1)", "identity"]
+    ops = [(stages["shift"], shift_lines, None),
            (stages["pointwise"], ["1×1 conv", f"stride {module.pointwise.stride[0]}"], None)]
     rows, xs, boxes = draw_chain(canvas, tensors, ops)
 
@@ -525,7 +525,7 @@ def draw_shift_conv(fig_or_ax: Figure | Axes, module: ShiftConv2d, input_hw: tup
                                   edgecolor="black", linewidth=1.2, zorder=3))
     # The offsets, under the shift's MACs.
     size = min(0.9 * (xs[1] - xs[0] - BOX_WIDTH) / 2, rows.middle - GAP - canvas.line - GAP - rows.low)
-    if size > 0.3:
+    if size > 0.3 and k > 1:
         draw_offsets(canvas, (xs[0] + xs[1]) / 2, rows.middle - 2 * GAP - canvas.line, size, k)
     draw_title(canvas, f"Shift + 1×1: {c_in} → {stages['pointwise'].out_shape[0]} maps, {k}×{k} offsets")
     draw_footer(canvas, stages[""].macs)
@@ -627,8 +627,7 @@ def draw_sal(fig_or_ax: Figure | Axes, module: ShiftAttentionConv2d, input_hw: t
         x = p * panel_w + panel_w / 2
         draw_label(canvas, x, caption_y, first, va="top", gid=f"caption:{p}")
         draw_label(canvas, x, caption_y - line, second, va="top", gid=gid or f"caption2:{p}")
-    draw_title(canvas, f"Shift attention: {c_in} → {c_out} maps, {k}×{k} kernel, "
-                       f"{shape_text(dense.out_shape)} out")
+    draw_title(canvas, f"Shift attention: {c_in} → {c_out} maps, {k}×{k} kernel, {input_hw[0]}×{input_hw[1]}")
     draw_label(canvas, canvas.width / 2, GAP,
                f"per image: training {dense.macs:,} MACs → hardened {shift_macs:,} MACs", va="bottom", gid="total")
     return canvas

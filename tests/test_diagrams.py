@@ -45,7 +45,9 @@ def out_size(size: int, kernel_size: int, stride: int) -> int:
 
 def check_numbers(figure: Figure, module: nn.Module, c_in: int, hw: tuple[int, int],
                   expected_inputs: dict[str, tuple[int, ...]]) -> None:
-    """Each stage's MACs text is count() of that submodule on its input; the footer is the block's exact total."""
+    """Each stage's MACs text is count() of that submodule on its input; the footer is the block's exact
+    total; and the labels are readable."""
+    check_readable(figure)
     texts = texts_by_gid(figure)
     stage_total = 0
     for path, input_shape in expected_inputs.items():
@@ -116,6 +118,7 @@ def test_sal_numbers(figure_style, c_in, c_out, k, shared, size):
     module = ShiftAttentionConv2d(in_channels=c_in, out_channels=c_out, kernel_size=k, shared=shared)
     figure = new_figure()
     diagrams.draw_sal(figure, module, (size, size))
+    check_readable(figure)
     texts = texts_by_gid(figure)
     dense = count(module, (1, c_in, size, size)).macs
     hardened = count(ShiftConv2d(in_channels=c_in, out_channels=c_out, kernel_size=k), (1, c_in, size, size)).macs
@@ -222,16 +225,22 @@ def text_boxes(figure: Figure) -> list[tuple[str, object]]:
             if text.get_text()]
 
 
-@pytest.mark.parametrize("name", list(ANATOMIES))
-@pytest.mark.parametrize("style_name", list(STYLES))
-def test_no_label_overlaps_or_leaves_the_figure(name, style_name):
-    with mpl.rc_context(STYLES[style_name]):
-        widget = ANATOMIES[name][0]()
-        boxes = text_boxes(widget.figure)
+def check_readable(figure: Figure) -> None:
+    """No two texts overlap and none is cut off by the figure's edge."""
+    boxes = text_boxes(figure)
     assert len(boxes) >= 8
     for (text_a, a), (text_b, b) in itertools.combinations(boxes, 2):
         assert not a.overlaps(b), f"{text_a!r} overlaps {text_b!r}"
-    whole = widget.figure.bbox
+    whole = figure.bbox
     for text, box in boxes:
         assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and whole.y0 <= box.y0 and box.y1 <= whole.y1, \
             f"{text!r} is cut off"
+
+
+@pytest.mark.parametrize("name", list(ANATOMIES))
+@pytest.mark.parametrize("style_name", list(STYLES))
+def test_no_label_overlaps_or_leaves_the_figure(name, style_name):
+    """At the sliders' default values, in the widget's own figure."""
+    with mpl.rc_context(STYLES[style_name]):
+        widget = ANATOMIES[name][0]()
+        check_readable(widget.figure)
