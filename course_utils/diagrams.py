@@ -551,8 +551,9 @@ def draw_sal(fig_or_ax: Figure | Axes, module: ShiftAttentionConv2d, input_hw: t
 
     (1) the k×k kernel slices W[d, c] (what a convolution uses);
     (2) the attention A[d, c, :] = softmax(T·a/std(a)) over the k² taps (as T grows, one tap wins);
-    (3) the result: one tap kept per slice, i.e. input c is shifted by that tap's offset (arrow)
-        and multiplied by W[d, c, t]: a shift followed by a 1×1 convolution.
+    (3) the result: one tap kept per slice, i.e. input c is shifted by that tap's offset (dy, dx)
+        and multiplied by W[d, c, t]: a shift followed by a 1×1 convolution. The arrow goes from
+        the output position (centre) to the input position it reads, out[y, x] = in[y + dy, x + dx].
     Training costs a dense k×k conv; after hardening, a shift + 1×1 conv (C_in·C_out·H'·W' MACs).
     """
     _check_module(module, ShiftAttentionConv2d)
