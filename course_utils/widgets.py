@@ -159,10 +159,11 @@ class CostExplorer:
                                        layout=widgets.Layout(width="98%"))
 
     def _make_figure(self) -> Figure:
-        height = 0.55 * len(self.operators) + 2.4
+        # Short enough that the figure and its sliders fit a 1280×720 projector screen (make present).
+        height = 0.45 * len(self.operators) + 1.5
         # A fixed layout (no layout engine): matplotlib then draws the figure once per PNG, not twice.
         figure = Figure(figsize=(12, height), layout="none")
-        figure.subplots_adjust(left=0.22, right=0.97, top=1 - 0.9 / height, bottom=0.9 / height, wspace=0.12)
+        figure.subplots_adjust(left=0.25, right=0.96, top=1 - 0.9 / height, bottom=0.9 / height, wspace=0.2)
         self.title = figure.suptitle("")
         self.ax_macs, self.ax_params = figure.subplots(1, 2, sharey=True)
         y = np.arange(len(self.operators))
