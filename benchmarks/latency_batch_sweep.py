@@ -62,7 +62,7 @@ def operators(channels: int) -> dict[str, tuple[nn.Module, int]]:
     return {
         "standard 3×3 block": (standard_block(channels), 3),
         "depthwise-separable block": (DepthwiseSeparableConv2d(channels, channels, 3), 6),
-        "depthwise 3×3 conv": (DepthwiseConv2d(channels, 3), 1),
+        "depthwise 3×3 conv": (DepthwiseConv2d(channels, kernel_size=3), 1),
         "pointwise 1×1 conv": (nn.Conv2d(channels, channels, 1, bias=False), 1),
         "copy (memory floor)": (Copy(), 1),
     }
