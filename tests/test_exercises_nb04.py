@@ -12,7 +12,7 @@ from torch import nn
 
 from course_utils.exercises import nb04
 from course_utils.exercises.nb04 import (batch_sweep, check_exercise_1, check_exercise_2,
-                                         check_exercise_3, check_exercise_4, check_exercise_5)
+                                         check_exercise_3, check_exercise_5, check_exercise_4)
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_depthwise_grouped.ipynb"
 
@@ -67,7 +67,7 @@ def test_the_committed_sweep_is_readable_and_has_provenance():
     assert nb04.measured_speedup(result, 1) > 0 and nb04.mac_ratio(result) == pytest.approx(7.89, abs=0.01)
 
 
-# --- exercises 2-4 ---------------------------------------------------------------------------
+# --- exercises 2, 3, 5 ---------------------------------------------------------------------------
 def test_exercise_2_grouped_macs():
     assert check_exercise_2(3 * 3 * 128 * 256 // 4).passed
     assert "standard convolution" in check_exercise_2(3 * 3 * 128 * 256).message
@@ -83,13 +83,13 @@ def test_exercise_3_separable_ratio():
     assert "how many times cheaper" in check_exercise_3(20.0).message
 
 
-def test_exercise_4_slide_layer():
-    assert check_exercise_4("b").passed
-    assert "C times less" in check_exercise_4("a").message
-    assert "D²" in check_exercise_4("c").message
+def test_exercise_5_slide_layer():
+    assert check_exercise_5("b").passed
+    assert "C times less" in check_exercise_5("a").message
+    assert "D²" in check_exercise_5("c").message
 
 
-# --- exercise 5: build a depthwise-separable block -------------------------------------------
+# --- exercise 4: build a depthwise-separable block -------------------------------------------
 def block_with(*, groups_one=False, bn_between=True, relu_between=True, pointwise_first=False,
                bias=False):
     """A student's block class with one typical mistake."""
@@ -114,32 +114,32 @@ def block_with(*, groups_one=False, bn_between=True, relu_between=True, pointwis
     return StudentBlock
 
 
-def test_exercise_5_accepts_a_correct_block():
-    assert check_exercise_5(block_with()).passed, check_exercise_5(block_with())
+def test_exercise_4_accepts_a_correct_block():
+    assert check_exercise_4(block_with()).passed, check_exercise_4(block_with())
 
 
-def test_exercise_5_names_the_typical_mistakes():
-    groups = check_exercise_5(block_with(groups_one=True))
+def test_exercise_4_names_the_typical_mistakes():
+    groups = check_exercise_4(block_with(groups_one=True))
     assert not groups.passed and "groups=1" in groups.message
-    no_bn = check_exercise_5(block_with(bn_between=False))
+    no_bn = check_exercise_4(block_with(bn_between=False))
     assert not no_bn.passed and "two BatchNorms" in no_bn.message
-    no_relu = check_exercise_5(block_with(relu_between=False))
+    no_relu = check_exercise_4(block_with(relu_between=False))
     assert not no_relu.passed and "ReLU between" in no_relu.message
-    order = check_exercise_5(block_with(pointwise_first=True))
+    order = check_exercise_4(block_with(pointwise_first=True))
     assert not order.passed and "pointwise 1×1 comes before" in order.message
-    biased = check_exercise_5(block_with(bias=True))
+    biased = check_exercise_4(block_with(bias=True))
     assert not biased.passed and "bias=False" in biased.message
 
 
-def test_exercise_5_skeleton_and_bad_answers():
+def test_exercise_4_skeleton_and_bad_answers():
     class Skeleton(nn.Module):
         def __init__(self, in_channels, out_channels, kernel_size):
             super().__init__()
             raise NotImplementedError
 
-    assert "NotImplementedError" in check_exercise_5(Skeleton).message
-    assert not check_exercise_5(None)
-    assert "the class itself" in check_exercise_5(nn.Conv2d(8, 16, 3)).message
+    assert "NotImplementedError" in check_exercise_4(Skeleton).message
+    assert not check_exercise_4(None)
+    assert "the class itself" in check_exercise_4(nn.Conv2d(8, 16, 3)).message
 
 
 # --- the notebook holds no executed solution -------------------------------------------------

@@ -6,9 +6,9 @@
   within a tolerance band.
 - Exercise 2: the MACs per position of a grouped convolution (a value).
 - Exercise 3: the MAC ratio of a 5×5 depthwise-separable block to a 5×5 convolution (a value).
-- Exercise 4: which layer the slide's formula counts (a choice).
-- Exercise 5: build it — the student writes ``MyDepthwiseSeparable(in_channels, out_channels,
+- Exercise 4: build it — the student writes ``MyDepthwiseSeparable(in_channels, out_channels,
   kernel_size)``, graded against :class:`course_utils.layers.DepthwiseSeparableConv2d`.
+- Exercise 5 (in *Going further*): which layer the slide's formula counts (a choice).
 
 The expected answers are computed here, never written in the notebook;
 ``tests/test_exercises_nb04.py`` checks the right answers and the typical mistakes.
@@ -116,7 +116,7 @@ def check_exercise_1(speedup_batch_1: object, speedup_batch_256: object, *,
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercises 2-4: values and a choice
+# Exercises 2, 3 and 5: values and a choice
 # ---------------------------------------------------------------------------------------------
 GROUPED = {"k": 3, "c_in": 128, "c_out": 256, "groups": 4}
 SEPARABLE_5X5 = {"k": 5, "c_in": 64, "c_out": 100}
@@ -152,7 +152,7 @@ def check_exercise_3(answer: object) -> Verdict:
                        success=f"1/100 + 1/25 = {expected:.3f} of the MACs, whatever C_in is.")
 
 
-def check_exercise_4(answer: object) -> Verdict:
+def check_exercise_5(answer: object) -> Verdict:
     """Which layer C → D·C does the slide's k·l·C·D·C count: (a) groups=C, (b) groups=1, (c) groups=C/D."""
     c, d, k = 16, 2, 3
     groups = {"a": c, "b": 1, "c": c // d}
@@ -170,7 +170,7 @@ def check_exercise_4(answer: object) -> Verdict:
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise 5: build a depthwise-separable block
+# Exercise 4: build a depthwise-separable block
 # ---------------------------------------------------------------------------------------------
 BUILD_ARGS = (8, 16, 3)        # in_channels, out_channels, kernel_size
 BUILD_INPUT = (2, 8, 9, 9)
@@ -258,13 +258,13 @@ def _structural_hint(student: nn.Module, x: torch.Tensor) -> str | None:
     return None
 
 
-def check_exercise_5(my_block: object) -> Verdict:
+def check_exercise_4(my_block: object) -> Verdict:
     """Build ``my_block(in_channels, out_channels, kernel_size)`` (the class) and grade it against
     ``DepthwiseSeparableConv2d``: same weights → same outputs and same cost, or the mistake."""
     if my_block is None:
         return Verdict(False, NOT_YET)
     if not (isinstance(my_block, type) and issubclass(my_block, nn.Module)):
-        return Verdict(False, "❌ Not yet — pass the class itself, check_exercise_5(MyDepthwiseSeparable), "
+        return Verdict(False, "❌ Not yet — pass the class itself, check_exercise_4(MyDepthwiseSeparable), "
                               "an nn.Module subclass.")
     try:
         student = my_block(*BUILD_ARGS)
