@@ -158,3 +158,21 @@ def test_notebook_executes_no_solution():
     assert re.search(r"class MyDepthwiseSeparable\(nn.Module\):[\s\S]*raise NotImplementedError", code)
     solutions = [c for c in cells if c["cell_type"] == "markdown" and "Solution" in "".join(c["source"])]
     assert len(solutions) >= 4 and all("<details>" in "".join(c["source"]) for c in solutions)
+
+
+# --- the benchmark writes what the grader reads ----------------------------------------------
+def test_the_sweep_script_writes_a_file_the_grader_reads(tmp_path):
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "latency_batch_sweep.py"
+    spec = importlib.util.spec_from_file_location("latency_batch_sweep", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    output = tmp_path / "sweep.json"
+    module.main(["--channels", "8", "--size", "4", "--batches", "1", "256",
+                 "--min-run-time", "0.01", "--output", str(output)])
+    result = batch_sweep(output)
+    assert {"command", "device", "date", "commit", "torch"} <= set(result)
+    assert nb04.measured_speedup(result, 256) > 0
+    with pytest.raises(SystemExit):
+        module.main(["--batches", "0"])
