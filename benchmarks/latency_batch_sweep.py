@@ -1,0 +1,154 @@
+"""Latency against batch size: where per-operator overhead ends and memory traffic begins.
+
+A standard 3×3 block (conv + BatchNorm + ReLU: 3 operators) and a depthwise-separable block
+(``DepthwiseSeparableConv2d``: depthwise 3×3 + BN + ReLU, pointwise 1×1 + BN + ReLU: 6 operators),
+C_in = C_out = C maps of H×W, timed in eval mode (forward only) at each batch size with
+``course_utils.latency.measure_latency`` (median, ``torch.utils.benchmark``). Beside them, the
+depthwise and pointwise convolutions alone, a plain copy of the input (``x.clone()``: the memory
+floor) and a ReLU on a one-element tensor (the cost of dispatching one operator, whatever its size).
+
+At batch 1 the maps are small (C=64, 16×16: 64 KB), every operator costs about its dispatch
+overhead, and the block with more operators is slower despite doing fewer MACs. As the batch grows,
+the time of each operator becomes the time to do its arithmetic or move its bytes, and the speed-up
+tends to what the arithmetic and the memory traffic allow.
+
+    python benchmarks/latency_batch_sweep.py                    # C=64, 16×16, batch 1 4 16 64 256
+    python benchmarks/latency_batch_sweep.py --batches 1 8 --min-run-time 0.1 --output /tmp/x.json
+
+Prints one JSON line: the provenance (command, device, date, commit, torch, threads, load average
+before and after) and one entry per (operator, batch) with the median time in ms; the same object is
+written, indented, to ``--output`` (default ``benchmarks/results/latency_batch_sweep.json``), which
+notebook 04 plots.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from course_utils.cost import count
+from course_utils.latency import measure_latency
+from course_utils.layers import DepthwiseConv2d, DepthwiseSeparableConv2d
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "latency_batch_sweep.json"
+DEFAULT_BATCHES = (1, 4, 16, 64, 256)
+
+
+class Copy(nn.Module):
+    """x → a copy of x: reads and writes the tensor once, computes nothing (the memory floor)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+
+def standard_block(channels: int) -> nn.Module:
+    """3×3 conv (no bias) → BatchNorm → ReLU, the course baseline's block."""
+    return nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+
+
+def operators(channels: int) -> dict[str, tuple[nn.Module, int]]:
+    """Each timed operator and the number of torch operators its forward dispatches."""
+    torch.manual_seed(0)
+    return {
+        "standard 3×3 block": (standard_block(channels), 3),
+        "depthwise-separable block": (DepthwiseSeparableConv2d(channels, channels, 3), 6),
+        "depthwise 3×3 conv": (DepthwiseConv2d(channels, kernel_size=3), 1),
+        "pointwise 1×1 conv": (nn.Conv2d(channels, channels, 1, bias=False), 1),
+        "copy (memory floor)": (Copy(), 1),
+    }
+
+
+def git_commit() -> str:
+    """Short hash of HEAD, with '-dirty' when tracked files differ from it."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True, cwd=REPO_ROOT).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True,
+                               cwd=REPO_ROOT).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"CPU ({platform.processor() or platform.machine()}), {torch.get_num_threads()} threads"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--channels", type=int, default=64, help="C_in = C_out (default 64)")
+    parser.add_argument("--size", type=int, default=16, help="H = W (default 16)")
+    parser.add_argument("--batches", type=int, nargs="+", default=list(DEFAULT_BATCHES))
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
+    parser.add_argument("--min-run-time", type=float, default=0.3,
+                        help="seconds per measurement (default 0.3)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                        help="results file (default benchmarks/results/latency_batch_sweep.json)")
+    args = parser.parse_args(argv)
+    for name in ("channels", "size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name}={getattr(args, name)} must be a positive integer")
+    if args.channels < 2:
+        parser.error(f"--channels={args.channels} must be at least 2")
+    if any(b < 1 for b in args.batches):
+        parser.error(f"--batches {args.batches} must all be positive integers")
+    if args.min_run_time <= 0:
+        parser.error(f"--min-run-time={args.min_run_time} must be positive")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads={args.threads} must be a positive integer")
+    if args.device != "cpu" and not (args.device.startswith("cuda") and torch.cuda.is_available()):
+        parser.error(f"--device {args.device!r} must be 'cpu' or 'cuda[:N]' with a visible GPU")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    c, h = args.channels, args.size
+    load_before = os.getloadavg()
+    measurements = []
+    timed = operators(c)
+    for batch in args.batches:
+        for name, (module, torch_ops) in timed.items():
+            macs = count(module, (1, c, h, h)).macs * batch
+            ms = measure_latency(module.eval(), (batch, c, h, h), device=args.device,
+                                 min_run_time=args.min_run_time)
+            measurements.append({"operator": name, "batch": batch, "ms": round(ms, 5),
+                                 "macs": macs, "torch_operators": torch_ops})
+    # One operator on a one-element tensor: the dispatch overhead that every operator pays.
+    dispatch_ms = measure_latency(nn.ReLU(), (1,), device=args.device,
+                                  min_run_time=args.min_run_time)
+    command = ["python", "benchmarks/latency_batch_sweep.py",
+               *(argv if argv is not None else sys.argv[1:])]
+    result = {
+        "benchmark": "latency_batch_sweep", "command": " ".join(command),
+        "device": device_name(args.device), "torch": torch.__version__,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(), "channels": c, "size": h, "pass": "forward (eval)",
+        "dtype": "float32", "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "dispatch_ms": round(dispatch_ms, 5), "measurements": measurements,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Graders for notebook 03, *SqueezeNet and the Fire module*.
+
+- Exercise 1: the MACs of SqueezeNet v1.0's ``fire8`` (a value).
+- Exercise 2: which change to a Fire saves more parameters (a choice).
+- Exercise 3: build it — the student writes ``MyFire(in_channels, squeeze, expand1x1, expand3x3)``;
+  it is graded against :class:`course_utils.layers.Fire` (weights copied in, outputs and costs
+  compared) and the typical mistakes are named.
+
+The expected answers are computed here, never written in the notebook;
+``tests/test_exercises_nb03.py`` checks the right answers and the typical mistakes.
+"""
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+
+from ..cost import count
+from ..grading import NOT_YET, Verdict, check_block, check_choice, check_value
+from ..layers import Fire
+
+# Exercise 1: SqueezeNet v1.0's fire8 on 27×27 maps.
+FIRE8 = {"in_channels": 384, "squeeze": 64, "expand1x1": 256, "expand3x3": 256}
+FIRE8_SIZE = 27
+
+# Exercise 2: two changes to Fire(256, squeeze=32, expand1x1=128, expand3x3=128).
+OPTIONS = {"a": {"in_channels": 256, "squeeze": 64, "expand1x1": 224, "expand3x3": 32},
+           "b": {"in_channels": 256, "squeeze": 32, "expand1x1": 32, "expand3x3": 224}}
+
+# Exercise 3: the Fire the student's class is built as (all widths different, so that a swapped
+# argument shows), and the input it is run on.
+BUILD_WIDTHS = {"in_channels": 16, "squeeze": 4, "expand1x1": 8, "expand3x3": 12}
+BUILD_INPUT = (2, 16, 9, 9)
+
+
+def fire(widths: dict[str, int]) -> Fire:
+    """The reference Fire module with the given widths (all passed by keyword)."""
+    return Fire(widths["in_channels"], squeeze=widths["squeeze"],
+                expand1x1=widths["expand1x1"], expand3x3=widths["expand3x3"])
+
+
+def check_exercise_1(answer: object) -> Verdict:
+    """MACs of fire8 = (C_in·s + s·e1x1 + 9·s·e3x3) · H·W."""
+    c, s = FIRE8["in_channels"], FIRE8["squeeze"]
+    e1, e3 = FIRE8["expand1x1"], FIRE8["expand3x3"]
+    positions = FIRE8_SIZE * FIRE8_SIZE
+    expected = count(fire(FIRE8), (1, c, FIRE8_SIZE, FIRE8_SIZE)).macs
+    per_position = expected // positions
+    hints = {
+        per_position: "that is one output position; multiply by the 27×27 positions.",
+        (c * s + s * e1 + s * e3) * positions:
+            "the 3×3 expand has 3·3 = 9 weights per (input, output) pair: 9·s·e3x3.",
+        (s * e1 + 9 * s * e3) * positions: "the squeeze layer costs MACs too: C_in·s.",
+        9 * c * (e1 + e3) * positions: "that is a plain 3×3 layer 384 → 512, not the Fire.",
+        2 * expected: "that counts FLOPs (a multiply and an add); count MACs.",
+    }
+    return check_value(answer, expected, hints=hints,
+                       general_hint="squeeze C_in·s, 1×1 expand s·e1x1, 3×3 expand 9·s·e3x3, "
+                                    "per position, times 27·27 positions.",
+                       success=f"{expected:,} MACs — fire8's row of the table above.")
+
+
+def check_exercise_2(answer: object) -> Verdict:
+    """Which option, (a) more squeeze and mostly 1×1 expands or (b) mostly 3×3, has fewer params."""
+    params = {key: count(fire(widths), (1, widths["in_channels"], 8, 8)).params
+              for key, widths in OPTIONS.items()}
+    cheaper = min(params, key=params.get)
+    other = "b" if cheaper == "a" else "a"
+    return check_choice(
+        answer, cheaper, choices=("a", "b"),
+        hints={other: "write both costs with C_in·s + s·e1x1 + 9·s·e3x3 and compare the "
+                      "9·s·e3x3 terms: a 3×3 filter costs 9 times a 1×1 filter."},
+        success=f"(a) has {params['a']:,} parameters, (b) {params['b']:,}: "
+                f"1×1 filters (strategy 1) beat a small squeeze alone here.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 3: build a Fire module
+# ---------------------------------------------------------------------------------------------
+class _FireVariant(nn.Module):
+    """A Fire with the reference's weights and one known mistake (for naming the student's)."""
+
+    def __init__(self, widths: dict[str, int], *, squeeze_relu: bool = True,
+                 expand_relu: bool = True, expand3x3_first: bool = False) -> None:
+        super().__init__()
+        self.squeeze = nn.Conv2d(widths["in_channels"], widths["squeeze"], 1)
+        self.expand1x1 = nn.Conv2d(widths["squeeze"], widths["expand1x1"], 1)
+        self.expand3x3 = nn.Conv2d(widths["squeeze"], widths["expand3x3"], 3, padding=1)
+        self.squeeze_relu, self.expand_relu = squeeze_relu, expand_relu
+        self.expand3x3_first = expand3x3_first
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.squeeze(x)
+        if self.squeeze_relu:
+            s = torch.relu(s)
+        maps = [self.expand1x1(s), self.expand3x3(s)]
+        if self.expand_relu:
+            maps = [torch.relu(m) for m in maps]
+        if self.expand3x3_first:
+            maps.reverse()
+        return torch.cat(maps, dim=1)
+
+
+FIRE_MISTAKES = {
+    "the ReLU after the squeeze is missing (s = ReLU(squeeze(x)))":
+        lambda: _FireVariant(BUILD_WIDTHS, squeeze_relu=False),
+    "the ReLUs after the two expands are missing":
+        lambda: _FireVariant(BUILD_WIDTHS, expand_relu=False),
+    "the 3×3 maps come first in the concatenation: put the 1×1 expand's maps first":
+        lambda: _FireVariant(BUILD_WIDTHS, expand3x3_first=True),
+}
+
+
+def _weight_shapes(module: nn.Module) -> list[tuple[int, ...]]:
+    return sorted(tuple(p.shape) for p in module.parameters())
+
+
+def _swapped_arguments(student: nn.Module) -> str | None:
+    """If the student's weights are those of a Fire with two widths swapped, say which."""
+    names = ("squeeze", "expand1x1", "expand3x3")
+    theirs = _weight_shapes(student)
+    for order in itertools.permutations(names):
+        if order == names:
+            continue
+        widths = dict(BUILD_WIDTHS, **{name: BUILD_WIDTHS[o] for name, o in zip(names, order)})
+        if _weight_shapes(fire(widths)) == theirs:
+            swapped = [n for n, o in zip(names, order) if n != o]
+            return (f"your layers have the widths of a Fire with {' and '.join(swapped)} swapped: "
+                    f"the arguments are (in_channels, squeeze, expand1x1, expand3x3) — the "
+                    f"squeeze is the narrow 1×1 that comes first, the two expands read its maps.")
+    return None
+
+
+def _unpadded_3x3(student: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3) and m.padding == (0, 0)
+               for m in student.modules())
+
+
+def _diagnose_forward(student: nn.Module, x: torch.Tensor, expected_shape: torch.Size) -> str | None:
+    """A hint for a forward that fails or returns the wrong shape, or None if the shape is right."""
+    try:
+        with torch.no_grad():
+            out = student.eval()(x)
+    except NotImplementedError:
+        return "NOT_IMPLEMENTED"
+    except Exception as error:  # the student's forward is what we are grading
+        if _unpadded_3x3(student):
+            return ("your 3×3 expand has no padding, so its maps are 2 pixels smaller than the "
+                    "1×1 expand's and cannot be concatenated: use padding=1.")
+        if "Sizes of tensors must match" in str(error):
+            return ("the two expands' outputs cannot be concatenated along that dimension: "
+                    "concatenate along dim=1, the channels (N, C, H, W).")
+        return f"your forward fails on an input of shape {tuple(x.shape)}: {type(error).__name__}: {error}"
+    if not isinstance(out, torch.Tensor):
+        return f"forward must return a tensor, not {type(out).__name__}."
+    if out.shape == expected_shape:
+        return None
+    if out.shape[0] != expected_shape[0] or out.shape[2:] != expected_shape[2:]:
+        return (f"your output has shape {tuple(out.shape)}, the reference's {tuple(expected_shape)}: "
+                f"concatenate the expands along dim=1, the channels, not the batch or the pixels.")
+    return None
+
+
+def check_exercise_3(my_fire: object) -> Verdict:
+    """Build ``my_fire(in_channels, squeeze, expand1x1, expand3x3)`` (the class, not an instance)
+    and grade it against ``Fire``: same weights → same outputs and same cost, or the mistake."""
+    if my_fire is None:
+        return Verdict(False, NOT_YET)
+    if not (isinstance(my_fire, type) and issubclass(my_fire, nn.Module)):
+        return Verdict(False, "❌ Not yet — pass the class itself, check_exercise_3(MyFire), "
+                              "an nn.Module subclass.")
+    widths = BUILD_WIDTHS
+    try:
+        student = my_fire(widths["in_channels"], widths["squeeze"], widths["expand1x1"],
+                          widths["expand3x3"])
+    except NotImplementedError:
+        return Verdict(False, "❌ Not yet — MyFire still raises NotImplementedError: "
+                              "write its layers in __init__ and its forward.")
+    except Exception as error:
+        return Verdict(False, f"❌ Not yet: MyFire(16, 4, 8, 12) fails: {type(error).__name__}: {error}")
+    swapped = _swapped_arguments(student)
+    if swapped is not None:
+        return Verdict(False, f"❌ Not yet: {swapped}")
+    reference = fire(widths)
+    expected_shape = torch.Size((BUILD_INPUT[0], widths["expand1x1"] + widths["expand3x3"],
+                                 *BUILD_INPUT[2:]))
+    problem = _diagnose_forward(student, torch.zeros(BUILD_INPUT), expected_shape)
+    if problem == "NOT_IMPLEMENTED":
+        return Verdict(False, "❌ Not yet — MyFire.forward still raises NotImplementedError.")
+    if problem is not None and _weight_shapes(student) == _weight_shapes(reference):
+        return Verdict(False, f"❌ Not yet: {problem}")
+    return check_block(student, reference, input_shape=BUILD_INPUT, mistakes=FIRE_MISTAKES,
+                       success="same weights, same outputs, same cost as course_utils.layers.Fire.")
+
+
+__all__ = ["check_exercise_1", "check_exercise_2", "check_exercise_3"]

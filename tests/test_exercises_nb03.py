@@ -1,0 +1,117 @@
+"""Notebook 03's graders: the right answers pass, the typical mistakes get their own hint, and the
+notebook never executes a solution."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from course_utils.exercises.nb03 import check_exercise_1, check_exercise_2, check_exercise_3
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_squeezenet_fire.ipynb"
+
+
+# --- exercise 1: fire8's MACs ----------------------------------------------------------------
+def test_exercise_1_right_and_typical_mistakes():
+    right = (384 * 64 + 64 * 256 + 9 * 64 * 256) * 27 * 27
+    assert check_exercise_1(right).passed
+    assert "27×27 positions" in check_exercise_1(right // (27 * 27)).message
+    assert "9·s·e3x3" in check_exercise_1((384 * 64 + 64 * 256 + 64 * 256) * 27 * 27).message
+    assert "squeeze layer" in check_exercise_1((64 * 256 + 9 * 64 * 256) * 27 * 27).message
+    assert "plain 3×3" in check_exercise_1(9 * 384 * 512 * 27 * 27).message
+    assert not check_exercise_1(None) and "replace None" in check_exercise_1(None).message
+    assert not check_exercise_1(12345).passed
+
+
+# --- exercise 2: which change saves parameters -----------------------------------------------
+def test_exercise_2_right_and_wrong():
+    assert check_exercise_2("a").passed
+    wrong = check_exercise_2("b")
+    assert not wrong.passed and "9·s·e3x3" in wrong.message
+    assert "one of" in check_exercise_2("c").message
+
+
+# --- exercise 3: build a Fire ----------------------------------------------------------------
+class GoodFire(nn.Module):
+    """A correct Fire with its own names and registration order."""
+
+    def __init__(self, in_channels, squeeze, expand1x1, expand3x3):
+        super().__init__()
+        self.squeeze = nn.Conv2d(in_channels, squeeze, 1)
+        self.wide = nn.Conv2d(squeeze, expand3x3, 3, padding=1)
+        self.narrow = nn.Conv2d(squeeze, expand1x1, 1)
+
+    def forward(self, x):
+        s = torch.relu(self.squeeze(x))
+        return torch.cat([torch.relu(self.narrow(s)), torch.relu(self.wide(s))], dim=1)
+
+
+def fire_with(*, squeeze_relu=True, cat_dim=1, padding=1, swap=False, first_3x3=False):
+    """A student's Fire class with one typical mistake."""
+
+    class StudentFire(nn.Module):
+        def __init__(self, in_channels, squeeze, expand1x1, expand3x3):
+            super().__init__()
+            if swap:   # squeeze and expand1x1 swapped in the argument list
+                squeeze, expand1x1 = expand1x1, squeeze
+            self.squeeze = nn.Conv2d(in_channels, squeeze, 1)
+            self.expand1x1 = nn.Conv2d(squeeze, expand1x1, 1)
+            self.expand3x3 = nn.Conv2d(squeeze, expand3x3, 3, padding=padding)
+
+        def forward(self, x):
+            s = self.squeeze(x)
+            s = torch.relu(s) if squeeze_relu else s
+            maps = [torch.relu(self.expand1x1(s)), torch.relu(self.expand3x3(s))]
+            return torch.cat(maps[::-1] if first_3x3 else maps, dim=cat_dim)
+
+    return StudentFire
+
+
+def test_exercise_3_accepts_a_correct_fire_and_the_reference_itself():
+    torch.manual_seed(0)
+    assert check_exercise_3(GoodFire).passed, check_exercise_3(GoodFire)
+    assert check_exercise_3(fire_with()).passed
+
+
+def test_exercise_3_names_the_typical_mistakes():
+    no_relu = check_exercise_3(fire_with(squeeze_relu=False))
+    assert not no_relu.passed and "ReLU after the squeeze" in no_relu.message
+    wrong_dim = check_exercise_3(fire_with(cat_dim=0))
+    assert not wrong_dim.passed and "dim=1" in wrong_dim.message
+    no_padding = check_exercise_3(fire_with(padding=0))
+    assert not no_padding.passed and "padding=1" in no_padding.message
+    swapped = check_exercise_3(fire_with(swap=True))
+    assert not swapped.passed and "swapped" in swapped.message and "squeeze" in swapped.message
+    order = check_exercise_3(fire_with(first_3x3=True))
+    assert not order.passed and "1×1 expand's maps first" in order.message
+
+
+def test_exercise_3_skeleton_and_bad_answers():
+    class Skeleton(nn.Module):
+        def __init__(self, in_channels, squeeze, expand1x1, expand3x3):
+            super().__init__()
+            raise NotImplementedError
+
+    assert "NotImplementedError" in check_exercise_3(Skeleton).message
+    assert not check_exercise_3(None)
+    assert "the class itself" in check_exercise_3(GoodFire(16, 4, 8, 12)).message
+
+
+# --- the notebook holds no executed solution -------------------------------------------------
+def test_notebook_executes_no_solution():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    calls = re.findall(r"check_exercise_\d+\(([^()]*)\)", "\n".join(code))
+    assert len(calls) >= 3
+    for argument in calls:
+        assert argument.strip().isidentifier(), f"a checker is called with {argument!r}"
+    assert "answer_fire8_macs = None" in "\n".join(code)
+    assert "answer_cheaper = None" in "\n".join(code)
+    build_cells = [src for src in code if "class MyFire" in src]
+    assert len(build_cells) == 1 and "raise NotImplementedError" in build_cells[0]
+    assert not any("def check_exercise" in src for src in code)
+    solutions = [c for c in cells if c["cell_type"] == "markdown" and "Solution" in "".join(c["source"])]
+    assert len(solutions) >= 3 and all("<details>" in "".join(c["source"]) for c in solutions)
