@@ -177,3 +177,19 @@ def test_the_skeleton_in_the_notebook_is_graded_not_yet():
     exec(skeleton, namespace)  # the student's cell as committed: imports and the class only
     verdict = check_exercise_1(namespace["MyShiftConv"])
     assert not verdict.passed and "Not yet" in verdict.message
+
+
+def test_the_notebook_reads_as_a_lecture():
+    """Going further, then References (papers with arXiv ids); a main path of about 1,200 words;
+    nothing a student cannot open (facts.md, issues) and no empty GPU section."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    headings = [m.lstrip().splitlines()[0] for m in markdown if m.strip()]
+    assert "## Going further" in headings and headings[-1] == "## References"
+    main_path = markdown[:next(i for i, m in enumerate(markdown)
+                               if m.lstrip().startswith("## Going further"))]
+    assert sum(len(m.split()) for m in main_path) <= 1200
+    assert len(re.findall(r"arXiv:\d{4}\.\d{5}", markdown[-1])) >= 3
+    text = NOTEBOOK.read_text(encoding="utf-8").lower()
+    for phrase in ("facts.md", "the issue", "issue asks", "nothing to show"):
+        assert phrase not in text, phrase
