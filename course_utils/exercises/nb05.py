@@ -1,0 +1,202 @@
+"""Graders of notebook 05 (MobileNetV1 and V2).
+
+1. the MACs of a depthwise-separable block (a number);
+2. thinner or smaller: which MobileNetV1 is cheaper (a choice);
+3. build it: an inverted residual (MobileNetV2, Sandler et al. 2018), graded against
+   :class:`course_utils.layers.InvertedResidual` on four (C_in, C_out, stride, t) cases.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from ..cost import conv2d_cost, count
+from ..grading import NOT_YET, Verdict, check_block, check_choice, check_value
+from ..layers import DepthwiseSeparableConv2d, InvertedResidual
+from ..models.mobilenet import mobilenet_v1
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 1: MACs of a depthwise-separable block 256 → 512, 3×3 depthwise, 14×14 output
+# ---------------------------------------------------------------------------------------------
+EX1_C_IN, EX1_C_OUT, EX1_SIZE = 256, 512, 14
+
+
+def check_exercise_1(answer: object) -> Verdict:
+    """MACs of DepthwiseSeparableConv2d(256, 512) on a 14×14 output: (9·C_in + C_in·C_out)·H·W."""
+    c_in, c_out, size = EX1_C_IN, EX1_C_OUT, EX1_SIZE
+    block = DepthwiseSeparableConv2d(c_in, c_out)
+    expected = count(block, (1, c_in, size, size)).macs
+    standard = conv2d_cost(3, 3, c_in, c_out, h_out=size, w_out=size).macs
+    positions = size * size
+    hints = {
+        expected / positions: "that is one output position; multiply by 14×14.",
+        standard: "that is a standard 3×3 convolution (9·C_in·C_out per position).",
+        c_in * c_out * positions: "that is the 1×1 pointwise part only; add the depthwise 9·C_in.",
+        9 * c_in * positions: "that is the depthwise part only; add the pointwise C_in·C_out.",
+        (9 * c_in + c_in * c_out) * 28 * 28: "the output is 14×14, not 28×28.",
+    }
+    return check_value(answer, expected, hints=hints,
+                       general_hint="depthwise 9·C_in plus pointwise C_in·C_out, per output "
+                                    "position.",
+                       success=f"{expected:,} MACs, {expected / standard:.3f} of a standard "
+                               f"3×3 conv.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 2: (a) α = 0.5 at 224×224 or (b) α = 0.75 at 160×160: which needs fewer MACs?
+# ---------------------------------------------------------------------------------------------
+def mobilenet_v1_macs(alpha: float, resolution: int) -> int:
+    """MACs of MobileNetV1 at width ``alpha`` on a ``resolution``² input (counted by torch)."""
+    with torch.device("meta"):  # shapes only
+        return count(mobilenet_v1(alpha), (1, 3, resolution, resolution)).macs
+
+
+def check_exercise_2(answer: object) -> Verdict:
+    """'a' or 'b': the cheaper of α = 0.5 at 224 and α = 0.75 at 160 (α²ρ² rule)."""
+    option_a, option_b = mobilenet_v1_macs(0.5, 224), mobilenet_v1_macs(0.75, 160)
+    expected = "a" if option_a < option_b else "b"
+    rule = "compare α² = 0.25 with 0.75² · (160/224)² ≈ 0.29."
+    return check_choice(answer, expected, choices=("a", "b"), hints={"a": rule, "b": rule},
+                        success=f"(a) {option_a / 1e6:.1f} M MACs, (b) {option_b / 1e6:.1f} M MACs.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 3: build an inverted residual
+# ---------------------------------------------------------------------------------------------
+# (C_in, C_out, stride, t): residual, new width, new resolution, both changed with t = 4.
+EX3_CASES = ((16, 16, 1, 6), (16, 24, 1, 6), (16, 16, 2, 6), (16, 24, 2, 4))
+EX3_INPUT_SIZE = 8
+
+
+class _InvertedResidualVariant(nn.Module):
+    """An inverted residual with one switchable mistake, to recognise a student's output.
+
+    Registers its weights in the reference's order (expand, BN, depthwise, BN, project, BN).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, expand_ratio: int, *,
+                 relu6_after_projection: bool = False, residual: bool = True,
+                 stride_on_expand: bool = False) -> None:
+        super().__init__()
+        hidden = in_channels * expand_ratio
+        expand_stride, depthwise_stride = (stride, 1) if stride_on_expand else (1, stride)
+        self.expand = nn.Conv2d(in_channels, hidden, 1, expand_stride, bias=False)
+        self.bn1 = nn.BatchNorm2d(hidden)
+        self.depthwise = nn.Conv2d(hidden, hidden, 3, depthwise_stride, 1, groups=hidden,
+                                   bias=False)
+        self.bn2 = nn.BatchNorm2d(hidden)
+        self.project = nn.Conv2d(hidden, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu6_after_projection = relu6_after_projection
+        self.use_residual = residual and stride == 1 and in_channels == out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = nn.functional.relu6(self.bn1(self.expand(x)))
+        out = nn.functional.relu6(self.bn2(self.depthwise(out)))
+        out = self.bn3(self.project(out))
+        if self.relu6_after_projection:
+            out = nn.functional.relu6(out)
+        return x + out if self.use_residual else out
+
+
+def _build(block_class: object, *args: int, **kwargs: int) -> nn.Module | Verdict:
+    """The student's block, or a Verdict saying why it could not be built."""
+    name = getattr(block_class, "__name__", repr(block_class))
+    call = (f"{name}({', '.join(map(str, args))}"
+            + "".join(f", {k}={v}" for k, v in kwargs.items()) + ")")
+    if block_class is None:
+        return Verdict(False, NOT_YET)
+    if isinstance(block_class, nn.Module) or not isinstance(block_class, type):
+        return Verdict(False, f"❌ Not yet — pass your class itself (no brackets), not a "
+                              f"{type(block_class).__name__} object.")
+    try:
+        block = block_class(*args, **kwargs)
+    except NotImplementedError:
+        return Verdict(False, f"❌ Not yet — {name} still raises NotImplementedError: "
+                              f"write its __init__ and forward.")
+    except Exception as error:  # the student's constructor is what we are grading
+        return Verdict(False, f"❌ Not yet: {call} fails: {type(error).__name__}: {error}")
+    if not isinstance(block, nn.Module):
+        return Verdict(False, f"❌ Not yet — {name} must subclass nn.Module.")
+    return block
+
+
+def _forward_not_written(block: nn.Module, input_shape: tuple[int, ...]) -> bool:
+    """True when the block's forward still raises NotImplementedError."""
+    try:
+        with torch.no_grad():
+            block.eval()(torch.zeros(input_shape))
+    except NotImplementedError:
+        return True
+    except Exception:  # other failures are graded by check_block, with their message
+        return False
+    return False
+
+
+def _depthwise_without_groups(block: nn.Module) -> nn.Conv2d | None:
+    """A 3×3 convolution of the student's that mixes channels (groups < its input channels)."""
+    for layer in block.modules():
+        if (isinstance(layer, nn.Conv2d) and layer.kernel_size == (3, 3)
+                and layer.groups != layer.in_channels):
+            return layer
+    return None
+
+
+def _ex3_mistakes(c_in: int, c_out: int, stride: int, t: int
+                  ) -> dict[str, Callable[[], nn.Module]]:
+    mistakes: dict[str, Callable[[], nn.Module]] = {
+        "a ReLU6 after the 1×1 projection: the bottleneck must stay linear (BatchNorm only)":
+            lambda: _InvertedResidualVariant(c_in, c_out, stride, t, relu6_after_projection=True),
+    }
+    if stride == 1 and c_in == c_out:
+        mistakes["the residual is missing: with stride 1 and C_in = C_out, add the input to the "
+                 "output"] = lambda: _InvertedResidualVariant(c_in, c_out, stride, t,
+                                                               residual=False)
+    else:
+        mistakes["the stride belongs to the 3×3 depthwise convolution, not to the 1×1 expansion"
+                 ] = lambda: _InvertedResidualVariant(c_in, c_out, stride, t,
+                                                       stride_on_expand=True)
+    return mistakes
+
+
+def check_exercise_3(block_class: object) -> Verdict:
+    """Grade ``MyInvertedResidual(in_channels, out_channels, stride=s, expand_ratio=t)``.
+
+    Four cases (C_in, C_out, s, t) of :data:`EX3_CASES`; each is compared with
+    ``InvertedResidual`` (weights copied in, outputs and costs compared), and a wrong output is
+    matched against the typical mistakes: ReLU6 after the projection, the residual missing
+    where it applies or added where the shapes differ, the stride on the wrong convolution,
+    a 3×3 convolution without ``groups``.
+    """
+    for c_in, c_out, stride, t in EX3_CASES:
+        block = _build(block_class, c_in, c_out, stride=stride, expand_ratio=t)
+        if isinstance(block, Verdict):
+            return block
+        case = f"(C_in={c_in}, C_out={c_out}, stride={stride}, t={t})"
+        input_shape = (2, c_in, EX3_INPUT_SIZE, EX3_INPUT_SIZE)
+        if _forward_not_written(block, input_shape):
+            return Verdict(False, "❌ Not yet — forward still raises NotImplementedError.")
+        mixing = _depthwise_without_groups(block)
+        if mixing is not None:
+            return Verdict(False, f"❌ Not yet: your 3×3 convolution has groups={mixing.groups}; "
+                                  f"a depthwise convolution filters each map on its own "
+                                  f"(groups = its {mixing.in_channels} channels).")
+        reference = InvertedResidual(c_in, c_out, stride=stride, expand_ratio=t)
+        verdict = check_block(block, reference, input_shape=input_shape,
+                              mistakes=_ex3_mistakes(c_in, c_out, stride, t))
+        if verdict.passed:
+            continue
+        if not reference.use_residual and ("forward fails" in verdict.message
+                                          or "your output has shape" in verdict.message):
+            return Verdict(False, f"❌ Not yet {case}: the residual applies only when stride = 1 "
+                                  f"and C_in = C_out; here the shapes differ. "
+                                  f"({verdict.message.removeprefix('❌ Not yet: ')})")
+        return Verdict(False, verdict.message.replace("❌ Not yet:", f"❌ Not yet {case}:", 1))
+    return Verdict(True, "✅ Correct: same weights, same outputs and same cost as "
+                         "InvertedResidual on all four cases (with and without the residual).")
+
+
+__all__ = ["check_exercise_1", "check_exercise_2", "check_exercise_3", "mobilenet_v1_macs",
+           "EX3_CASES"]

@@ -1,0 +1,243 @@
+"""Graders of notebook 06 (shift layers and the Shift Attention Layer).
+
+1. build it: a shift + 1×1 block (Wu et al. 2018), graded against
+   :class:`course_utils.layers.ShiftConv2d`;
+2. the memory of one hardened SAL layer and of a 3×3 convolution (Hacene et al. 2020's accounting);
+3. the output map of one hardened SAL filter: a different shift per input channel, then a
+   weighted sum (a tensor, computed from :func:`exercise_3_data`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..grading import NOT_YET, Verdict, check_block, check_value
+from ..layers import ShiftConv2d
+from ..layers.shift import shift_groups
+from ..layers.shift_attention import sal_memory_words
+
+Group = tuple[int, int, int, int]
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 1: build a shift + 1×1 block
+# ---------------------------------------------------------------------------------------------
+# (C_in, C_out, k): the same width (so "shift after the 1×1" can be recognised), then k = 5.
+EX1_CASES = ((18, 18, 3), (50, 20, 5))
+EX1_INPUT_SIZE = 7
+
+
+def _zero_fill_shift(x: torch.Tensor, groups: Sequence[Group]) -> torch.Tensor:
+    """out[:, a:b, y, x] = x[:, a:b, y + dy, x + dx], 0 outside the image (slices only)."""
+    out = torch.zeros_like(x)
+    height, width = x.shape[-2:]
+    for first, end, dy, dx in groups:
+        rows_out = slice(max(-dy, 0), height - max(dy, 0))
+        rows_in = slice(max(dy, 0), height + min(dy, 0))
+        cols_out = slice(max(-dx, 0), width - max(dx, 0))
+        cols_in = slice(max(dx, 0), width + min(dx, 0))
+        out[:, first:end, rows_out, cols_out] = x[:, first:end, rows_in, cols_in]
+    return out
+
+
+def _wrapping_shift(x: torch.Tensor, groups: Sequence[Group]) -> torch.Tensor:
+    """The same shift with torch.roll and no zero fill: the border wraps around."""
+    out = x.clone()
+    for first, end, dy, dx in groups:
+        out[:, first:end] = torch.roll(x[:, first:end], shifts=(-dy, -dx), dims=(2, 3))
+    return out
+
+
+def _swapped(groups: Sequence[Group]) -> list[Group]:
+    return [(first, end, dx, dy) for first, end, dy, dx in groups]
+
+
+def _opposite(groups: Sequence[Group]) -> list[Group]:
+    return [(first, end, -dy, -dx) for first, end, dy, dx in groups]
+
+
+class _ShiftConvVariant(nn.Module):
+    """Shift + 1×1 with one switchable mistake, to recognise a student's output."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *,
+                 shift: Callable[[torch.Tensor, Sequence[Group]], torch.Tensor] = _zero_fill_shift,
+                 groups: Sequence[Group] | None = None, shift_after: bool = False) -> None:
+        super().__init__()
+        self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.groups = list(groups if groups is not None
+                           else shift_groups(in_channels, kernel_size))
+        self.shift = shift
+        self.shift_after = shift_after
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.shift_after:
+            return self.shift(self.pointwise(x), self.groups)
+        return self.pointwise(self.shift(x, self.groups))
+
+
+def _ex1_mistakes(c_in: int, c_out: int, k: int) -> dict[str, Callable[[], nn.Module]]:
+    groups = shift_groups(c_in, k)
+    mistakes: dict[str, Callable[[], nn.Module]] = {
+        "the border wraps around (torch.roll alone): the pixels that come in from outside the "
+        "image must be zeros": lambda: _ShiftConvVariant(c_in, c_out, k, shift=_wrapping_shift),
+        "the offsets are swapped: (dy, dx) moves rows by dy (dim 2) and columns by dx (dim 3)":
+            lambda: _ShiftConvVariant(c_in, c_out, k, groups=_swapped(groups)),
+        "each group moves the wrong way: out[y, x] = in[y + dy, x + dx], so torch.roll needs "
+        "shifts=(-dy, -dx)": lambda: _ShiftConvVariant(c_in, c_out, k, groups=_opposite(groups)),
+        "the roll moves the wrong way and wraps around": lambda: _ShiftConvVariant(
+            c_in, c_out, k, shift=_wrapping_shift, groups=_opposite(groups)),
+    }
+    if c_in == c_out:
+        mistakes["the shift comes after the 1×1 convolution: shift the input first"] = (
+            lambda: _ShiftConvVariant(c_in, c_out, k, shift_after=True))
+    return mistakes
+
+
+def _build(block_class: object, *args: int) -> nn.Module | Verdict:
+    """The student's block, or a Verdict saying why it could not be built."""
+    name = getattr(block_class, "__name__", repr(block_class))
+    if block_class is None:
+        return Verdict(False, NOT_YET)
+    if isinstance(block_class, nn.Module) or not isinstance(block_class, type):
+        return Verdict(False, f"❌ Not yet — pass your class itself (no brackets), not a "
+                              f"{type(block_class).__name__} object.")
+    try:
+        block = block_class(*args)
+    except NotImplementedError:
+        return Verdict(False, f"❌ Not yet — {name} still raises NotImplementedError: "
+                              f"write its __init__ and forward.")
+    except Exception as error:  # the student's constructor is what we are grading
+        call = f"{name}({', '.join(map(str, args))})"
+        return Verdict(False, f"❌ Not yet: {call} fails: {type(error).__name__}: {error}")
+    if not isinstance(block, nn.Module):
+        return Verdict(False, f"❌ Not yet — {name} must subclass nn.Module.")
+    return block
+
+
+def check_exercise_1(block_class: object) -> Verdict:
+    """Grade ``MyShiftConv(in_channels, out_channels, kernel_size)`` against ``ShiftConv2d``.
+
+    Cases (C_in, C_out, k) of :data:`EX1_CASES`; a wrong output is matched against the typical
+    mistakes: wrap-around instead of zero fill, (dy, dx) swapped, the shift the wrong way, the
+    shift after the 1×1.
+    """
+    for c_in, c_out, k in EX1_CASES:
+        block = _build(block_class, c_in, c_out, k)
+        if isinstance(block, Verdict):
+            return block
+        input_shape = (2, c_in, EX1_INPUT_SIZE, EX1_INPUT_SIZE)
+        try:
+            with torch.no_grad():
+                block.eval()(torch.zeros(input_shape))
+        except NotImplementedError:
+            return Verdict(False, "❌ Not yet — forward still raises NotImplementedError.")
+        except Exception:  # graded below by check_block, with its message
+            pass
+        reference = ShiftConv2d(c_in, c_out, k)
+        verdict = check_block(block, reference, input_shape=input_shape,
+                              mistakes=_ex1_mistakes(c_in, c_out, k))
+        if not verdict.passed:
+            case = f"(C_in={c_in}, C_out={c_out}, k={k})"
+            return Verdict(False, verdict.message.replace("❌ Not yet:", f"❌ Not yet {case}:", 1))
+    return Verdict(True, "✅ Correct: same outputs as ShiftConv2d for k = 3 and k = 5, and the "
+                         "cost of a 1×1 convolution: C_in·C_out MACs per position.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 2: memory of a hardened SAL layer and of a 3×3 convolution, 128 → 128
+# ---------------------------------------------------------------------------------------------
+EX2_CHANNELS, EX2_KERNEL = 128, 3
+
+
+def check_exercise_2(sal_words: object, conv_words: object) -> Verdict:
+    """32-bit words: hardened SAL C_in·C_out·(32 + 4)/32, a 3×3 conv 9·C_in·C_out."""
+    c, k = EX2_CHANNELS, EX2_KERNEL
+    sal_expected = sal_memory_words(c, c, kernel_size=k)
+    conv_expected = k * k * c * c
+    if sal_words is None or conv_words is None:
+        return Verdict(False, NOT_YET)
+    conv = check_value(conv_words, conv_expected,
+                       hints={c * c: "that is one weight per slice: a 3×3 convolution stores "
+                                     "9 weights per (out, in) slice."},
+                       general_hint="a 3×3 convolution stores 9 weights per (out, in) slice.",
+                       success="")
+    if not conv:
+        return Verdict(False, conv.message.replace("Not yet:", "Not yet (the 3×3 conv):", 1))
+    sal = check_value(sal_words, sal_expected,
+                      hints={c * c: "the 4-bit tap index of each kept weight is missing: "
+                                    "4/32 of a word per slice.",
+                             c * c * 5: "the tap index takes 4 bits, not 4 words.",
+                             c * c * 4 / 32: "each slice keeps its weight too, not only its "
+                                             "4-bit index.",
+                             c * c * k * k * 36 / 32: "a hardened SAL keeps one weight per "
+                                                      "slice, not k².",
+                             2 * c * c: "the tap index takes 4 bits, not a whole word."},
+                      general_hint="one 32-bit weight plus a 4-bit tap index per (out, in) "
+                                   "slice.",
+                      success="")
+    if not sal:
+        return Verdict(False, sal.message.replace("Not yet:", "Not yet (the SAL):", 1))
+    return Verdict(True, f"✅ Correct: {sal_expected:,.0f} against {conv_expected:,} words, "
+                         f"{conv_expected / sal_expected:.1f}× less memory.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 3: one output map of a hardened SAL
+# ---------------------------------------------------------------------------------------------
+EX3_CHANNELS, EX3_SIZE, EX3_SEED = 6, 7, 1
+
+
+def exercise_3_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x, taps, w): x of shape (1, C, H, W), the kept tap t(c) of each input channel (an index
+    0..8, t = (dy + 1)·3 + (dx + 1)), and the kept weight w[c]."""
+    generator = torch.Generator().manual_seed(EX3_SEED)
+    x = torch.randn(1, EX3_CHANNELS, EX3_SIZE, EX3_SIZE, generator=generator)
+    taps = torch.randint(0, 9, (EX3_CHANNELS,), generator=generator)
+    w = torch.randn(EX3_CHANNELS, generator=generator)
+    return x, taps, w
+
+
+def _one_tap_conv(x: torch.Tensor, taps: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Σ_c w[c]·shift_t(c)(x[c]) as a 3×3 convolution with one non-zero tap per slice."""
+    kernel = torch.zeros(1, x.shape[1], 3, 3)
+    for c in range(x.shape[1]):
+        kernel[0, c].view(-1)[taps[c]] = w[c]
+    return F.conv2d(x, kernel, padding=1)[:, 0]
+
+
+def check_exercise_3(answer: object) -> Verdict:
+    """y = Σ_c w[c]·shift_{t(c)}(x[c]), shape (1, H, W), for the data of exercise_3_data()."""
+    x, taps, w = exercise_3_data()
+    expected = _one_tap_conv(x, taps, w)
+    if answer is None:
+        return Verdict(False, NOT_YET)
+    if not torch.is_tensor(answer):
+        return Verdict(False, f"❌ Not yet — the answer must be a tensor, not "
+                              f"{type(answer).__name__}.")
+    if answer.shape != expected.shape:
+        return Verdict(False, f"❌ Not yet: your answer has shape {tuple(answer.shape)}, "
+                              f"expected {tuple(expected.shape)} (one output map: sum over c).")
+    answer = answer.detach().float()
+    if torch.allclose(answer, expected, atol=1e-5):
+        return Verdict(True, "✅ Correct: a hardened SAL filter is one 1×1 weight per input "
+                             "channel, each on its own shifted copy.")
+    mirrored = torch.flip(x, dims=(2, 3))
+    if torch.allclose(torch.flip(answer, dims=(1, 2)), _one_tap_conv(mirrored, taps, w),
+                      atol=1e-5):
+        return Verdict(False, "❌ Not yet: each channel moves the wrong way: "
+                              "out[y, x] = in[y + dy, x + dx].")
+    transposed = _one_tap_conv(x.transpose(2, 3), taps, w).transpose(1, 2)
+    if torch.allclose(answer, transposed, atol=1e-5):
+        return Verdict(False, "❌ Not yet: dy and dx are swapped: dy = t // 3 − 1 moves rows, "
+                              "dx = t % 3 − 1 moves columns.")
+    if torch.allclose(answer, _one_tap_conv(x, taps, torch.ones_like(w)), atol=1e-5):
+        return Verdict(False, "❌ Not yet: multiply each shifted channel by its weight w[c].")
+    return Verdict(False, "❌ Not yet: shift each channel by its own (dy, dx) = (t // 3 − 1, "
+                          "t % 3 − 1), multiply by w[c], sum over c.")
+
+
+__all__ = ["check_exercise_1", "check_exercise_2", "check_exercise_3", "exercise_3_data",
+           "EX1_CASES"]

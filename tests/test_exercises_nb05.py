@@ -1,0 +1,165 @@
+"""Notebook 05's graders accept the reference answers, reject the typical mistakes with the right
+hint, and the notebook executes no solution."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.exercises.nb05 import check_exercise_1, check_exercise_2, check_exercise_3
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_mobilenets.ipynb"
+
+
+# --- exercise 1: MACs of a depthwise-separable block -------------------------------------------
+def test_exercise_1_accepts_the_formula_and_names_typical_mistakes():
+    assert check_exercise_1((9 * 256 + 256 * 512) * 14 * 14).passed
+    assert "one output position" in check_exercise_1(9 * 256 + 256 * 512).message
+    assert "standard 3×3" in check_exercise_1(9 * 256 * 512 * 14 * 14).message
+    assert "pointwise part only" in check_exercise_1(256 * 512 * 14 * 14).message
+    assert not check_exercise_1(None).passed
+    assert not check_exercise_1(12345).passed
+
+
+# --- exercise 2: thinner or smaller -------------------------------------------------------------
+def test_exercise_2():
+    assert check_exercise_2("a").passed
+    wrong = check_exercise_2("b")
+    assert not wrong.passed and "α²" in wrong.message
+    assert not check_exercise_2(None).passed
+
+
+# --- exercise 3: build an inverted residual -----------------------------------------------------
+class Solution(nn.Module):
+    """The solution in the notebook's collapsed cell, with switches for the typical mistakes."""
+
+    relu6_after_projection = False
+    residual_rule = staticmethod(lambda stride, c_in, c_out: stride == 1 and c_in == c_out)
+    depthwise_groups = True
+
+    def __init__(self, in_channels, out_channels, stride=1, expand_ratio=6):
+        super().__init__()
+        hidden = in_channels * expand_ratio
+        self.expand = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False),
+                                    nn.BatchNorm2d(hidden), nn.ReLU6())
+        groups = hidden if self.depthwise_groups else 1
+        self.depthwise = nn.Sequential(
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=groups, bias=False),
+            nn.BatchNorm2d(hidden), nn.ReLU6())
+        self.project = nn.Sequential(nn.Conv2d(hidden, out_channels, 1, bias=False),
+                                     nn.BatchNorm2d(out_channels))
+        self.use_residual = self.residual_rule(stride, in_channels, out_channels)
+
+    def forward(self, x):
+        out = self.project(self.depthwise(self.expand(x)))
+        if self.relu6_after_projection:
+            out = nn.functional.relu6(out)
+        return x + out if self.use_residual else out
+
+
+class ReLU6AfterProjection(Solution):
+    relu6_after_projection = True
+
+
+class ResidualAlways(Solution):
+    residual_rule = staticmethod(lambda stride, c_in, c_out: True)
+
+
+class ResidualWhenSameChannels(Solution):  # forgets the stride
+    residual_rule = staticmethod(lambda stride, c_in, c_out: c_in == c_out)
+
+
+class ResidualNever(Solution):
+    residual_rule = staticmethod(lambda stride, c_in, c_out: False)
+
+
+class DepthwiseWithoutGroups(Solution):
+    depthwise_groups = False
+
+
+class Skeleton(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1, expand_ratio=6):
+        super().__init__()
+        raise NotImplementedError("build the three stages")
+
+
+def test_exercise_3_accepts_the_solution():
+    verdict = check_exercise_3(Solution)
+    assert verdict.passed, verdict
+
+
+@pytest.mark.parametrize("block_class, hint", [
+    (ReLU6AfterProjection, "ReLU6 after the 1×1 projection"),
+    (ResidualNever, "the residual is missing"),
+    (ResidualAlways, "the residual applies only when stride = 1 and C_in = C_out"),
+    (ResidualWhenSameChannels, "the residual applies only when stride = 1 and C_in = C_out"),
+    (DepthwiseWithoutGroups, "groups=1"),
+    (Skeleton, "NotImplementedError"),
+])
+def test_exercise_3_names_the_typical_mistakes(block_class, hint):
+    verdict = check_exercise_3(block_class)
+    assert not verdict.passed and hint in verdict.message, verdict
+
+
+def test_exercise_3_not_yet_and_not_a_class():
+    assert "Not yet" in check_exercise_3(None).message
+    assert "class itself" in check_exercise_3(Solution(16, 16)).message
+
+
+def test_exercise_3_skeleton_forward_not_written():
+    class HalfDone(Solution):
+        def forward(self, x):
+            raise NotImplementedError
+
+    assert "forward still raises NotImplementedError" in check_exercise_3(HalfDone).message
+
+
+# --- the notebook ---------------------------------------------------------------------------
+def _code_cells() -> list[str]:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+def test_the_notebook_executes_no_solution():
+    code = _code_cells()
+    joined = "\n".join(code)
+    assert "from course_utils.exercises.nb05 import" in joined
+    calls = re.findall(r"check_exercise_\d\((.*)\)", joined)
+    assert calls, "the notebook calls no checker"
+    for argument in calls:
+        assert re.fullmatch(r"[A-Za-z_]\w*", argument.strip()), \
+            f"a checker is called with a literal or an expression: {argument!r}"
+    assert not re.search(r"^def check_exercise", joined, re.MULTILINE), \
+        "checkers live in course_utils.exercises.nb05, not in the notebook"
+    for name in ("answer_dws_macs", "answer_cheaper"):
+        assert re.search(rf"^{name} = None", joined, re.MULTILINE), f"{name} must start as None"
+    skeleton = next(c for c in code if "class MyInvertedResidual" in c)
+    assert "raise NotImplementedError" in skeleton
+
+
+def test_the_skeleton_in_the_notebook_is_graded_not_yet():
+    skeleton = next(c for c in _code_cells() if "class MyInvertedResidual" in c)
+    namespace: dict = {"nn": nn, "torch": torch}
+    exec(skeleton, namespace)  # the student's cell as committed: defines the class only
+    verdict = check_exercise_3(namespace["MyInvertedResidual"])
+    assert not verdict.passed and "Not yet" in verdict.message
+
+
+def test_the_notebook_reads_as_a_lecture():
+    """Going further, then References (papers with arXiv ids); a main path of about 1,200 words;
+    nothing a student cannot open (facts.md, issues) and no empty GPU section."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    headings = [m.lstrip().splitlines()[0] for m in markdown if m.strip()]
+    assert "## Going further" in headings and headings[-1] == "## References"
+    main_path = markdown[:next(i for i, m in enumerate(markdown)
+                               if m.lstrip().startswith("## Going further"))]
+    assert sum(len(m.split()) for m in main_path) <= 1200
+    assert len(re.findall(r"arXiv:\d{4}\.\d{5}", markdown[-1])) >= 3
+    text = NOTEBOOK.read_text(encoding="utf-8").lower()
+    for phrase in ("facts.md", "the issue", "issue asks", "nothing to show"):
+        assert phrase not in text, phrase
