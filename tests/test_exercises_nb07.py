@@ -32,6 +32,7 @@ def test_exercise_1_accepts_the_score_and_names_the_typical_mistakes():
     cost = variant_cost("depthwise_separable")
     w, f = cost.params, cost.macs
     assert check_exercise_1(score(w, f, p_u=0.5, q_w=8, q_a=8)).passed
+    assert check_exercise_1(score(w, round(f / 1e6, 2) * 1e6, p_u=0.5, q_w=8, q_a=8)).passed   # the table's MACs
     assert "MAC term alone" in check_exercise_1(score(w, f, p_s=0.5, q_w=8, q_a=8)).message
     assert "left out the pruning" in check_exercise_1(score(w, f, q_w=8, q_a=8)).message
     assert "left out the bits" in check_exercise_1(score(w, f, p_u=0.5)).message
