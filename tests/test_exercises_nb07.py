@@ -124,9 +124,10 @@ def test_design_figure_marks_over_budget_variants_and_the_design():
         design_figure(runs, baseline="nope")
 
 
-def test_design_switch_starts_off_even_when_retraining_is_requested(monkeypatch):
-    monkeypatch.setenv("COURSE_RETRAIN", "1")
-    assert nb07.design_switch().value is False
+def test_design_switch_starts_off(monkeypatch):
+    monkeypatch.delenv("COURSE_RETRAIN", raising=False)
+    switch = nb07.design_switch()
+    assert switch.value is False and "Train live" in switch.description
 
 
 # --- the notebook -------------------------------------------------------------------------------
@@ -147,5 +148,5 @@ def test_notebook_trains_the_design_only_behind_the_switch():
     sources = code_sources()
     training = [s for s in sources if "train(my_design" in s]
     assert len(training) == 1
-    assert "if TRAIN_MY_DESIGN.value" in training[0]
+    assert "if TRAIN_MY_DESIGN.value and my_design is not None:" in training[0]
     assert any("TRAIN_MY_DESIGN = design_switch()" in s for s in sources)

@@ -189,12 +189,21 @@ def check_design(design: object, *, baseline: Mapping[str, Any], accuracy: float
 
 
 def design_switch() -> Any:
-    """A toggle for the design task's training cell. It always starts off, so running every cell
-    (even with ``COURSE_RETRAIN=1``) never trains a design; switch it on, then run the cell."""
+    """The toggle of the design task's training cell, displayed by the calling cell: the course's
+    ``retrain_switch`` where it exists (``course_utils.runs``), else the same ToggleButton, off.
+
+    Running every cell never trains a design: the training cell also needs ``my_design``, which the
+    notebook leaves at None."""
+    try:
+        from ..runs import retrain_switch
+    except ImportError:
+        retrain_switch = None
+    if retrain_switch is not None:
+        return retrain_switch("about 1 min")
     import ipywidgets
     from IPython.display import display
 
-    button = ipywidgets.ToggleButton(value=False, description="Train my design (one seed, ~1 min)",
+    button = ipywidgets.ToggleButton(value=False, description="Train live (one seed, about 1 min)",
                                      icon="play", layout=ipywidgets.Layout(width="auto"),
                                      tooltip="on: the cell below trains your design on the bundled subset")
     display(button)
@@ -215,7 +224,7 @@ def design_figure(runs: Sequence[Mapping[str, Any]], *, baseline: str = "standar
         raise ValueError(f"baseline={baseline!r} must be the 'variant' of one of the runs: {list(rows)}")
     _, _, base_accuracy = _baseline_row(rows[baseline])
     base_score = score(rows[baseline]["params"], rows[baseline]["macs"])
-    fig, ax = plt.subplots(figsize=(14, 6.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(10, 4.8), layout="constrained")
     markers = "osD^vPX*"
     for i, row in enumerate(runs):
         over = row["macs"] > mac_budget
@@ -239,10 +248,11 @@ def design_figure(runs: Sequence[Mapping[str, Any]], *, baseline: str = "standar
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(min([40.0] + [100 * r["accuracy"] - 5 for r in runs]),
                 max([80.0] + [100 * r["accuracy"] + 5 for r in runs]))
-    ax.set_xlabel("challenge score, full precision (log scale; lower is better)")
+    ax.set_xlabel("challenge score, fp32 (log; lower is better)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"Design task: beat the baseline's score within {mac_budget / 1e6:g} M MACs")
-    fig.legend(loc="outside right center", title="MACs per image\n(hollow: over the budget)")
+    ax.set_title(f"Design task: ≤ {mac_budget / 1e6:g} M MACs")
+    fig.legend(loc="outside right center", fontsize="x-small", title_fontsize="small",
+               title="MACs per image\n(hollow: over budget)")
     return fig
 
 
