@@ -1,0 +1,261 @@
+"""Graders for notebook 07, *The operator lab*, and its open design task.
+
+- Exercise 1: the challenge score of the depthwise-separable variant, 8-bit, 50 % unstructured
+  pruning (a value).
+- Exercise 2: how many times fewer MACs the depthwise-separable variant does than the standard one
+  (a value; the measured speed-up is discussed in the solution).
+- Exercise 3: the structured pruning rate p_s that halves any model's score (a value).
+- Design task: beat the baseline's challenge score under a MAC budget, without losing more than
+  ``ACCURACY_MARGIN`` of its accuracy (:func:`check_design`, :func:`design_figure`).
+
+The expected answers are computed here from the lab's own networks and ``course_utils.challenge``,
+never written in the notebook; ``tests/test_exercises_nb07.py`` checks the right answers and the
+typical mistakes.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from numbers import Real
+from typing import Any
+
+from torch import nn
+
+from ..challenge import score
+from ..cost import Cost
+from ..grading import NOT_YET, Verdict, check_value
+
+# The design task's rules: at most MAC_BUDGET MACs per 32×32 image (about a third of the course
+# baseline's 8.7 M), a lower score than the baseline's, and an accuracy at most ACCURACY_MARGIN below it.
+MAC_BUDGET = 3_000_000
+ACCURACY_MARGIN = 0.05
+
+
+@functools.lru_cache(maxsize=None)
+def variant_cost(variant: str) -> Cost:
+    """Deployed params and MACs (per 32×32 image) of one of the lab's variants, e.g. "standard"
+    (computed once: the architecture, not the training, sets them)."""
+    from ..models.operator_lab import deployed_cost, lab_model
+
+    return deployed_cost(lab_model(variant))
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 1: score of the depthwise-separable variant, 8-bit, p_u = 0.5
+# ---------------------------------------------------------------------------------------------
+def check_exercise_1(answer: object) -> Verdict:
+    """score(w, f, p_u=0.5, q_w=8, q_a=8) of the depthwise-separable variant."""
+    cost = variant_cost("depthwise_separable")
+    w, f = cost.params, cost.macs
+    expected = score(w, f, p_u=0.5, q_w=8, q_a=8)
+    hints = {
+        score(w, f, p_s=0.5, q_w=8, q_a=8): "unstructured pruning leaves the MAC term alone: a dense "
+                                            "kernel still does every MAC, so p_u enters only the parameter term",
+        score(w, f, q_w=8, q_a=8): "you left out the pruning: p_u = 0.5 halves the parameter term",
+        score(w, f, p_u=0.5): "you left out the bits: 8-bit weights and activations multiply both terms by 8/32",
+        score(w, f, p_u=0.5, q_w=8): "the MAC term runs at max(q_w, q_a) bits: with q_a = 8 it is also 8/32",
+    }
+    # 0.5 % tolerance: the table's MACs (M) are rounded to 0.01 M
+    return check_value(answer, expected, hints=hints, rel_tol=5e-3,
+                       general_hint="call score(params, macs, p_u=..., q_w=..., q_a=...) with the "
+                                    "depthwise-separable row of the table",
+                       success=f"{expected:.5f}: the parameter term is multiplied by (1 − 0.5)·8/32, the "
+                               f"MAC term only by 8/32.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 2: MAC ratio standard / depthwise-separable
+# ---------------------------------------------------------------------------------------------
+def check_exercise_2(answer: object) -> Verdict:
+    """MACs of the standard variant divided by those of the depthwise-separable variant."""
+    standard, separable = variant_cost("standard"), variant_cost("depthwise_separable")
+    expected = standard.macs / separable.macs
+    hints = {
+        separable.macs / standard.macs: "that is depthwise-separable / standard: invert the ratio",
+        standard.params / separable.params: "that is the ratio of parameters; the question asks for MACs",
+    }
+    return check_value(answer, expected, hints=hints, rel_tol=0.01,
+                       general_hint="divide the standard variant's MACs by the depthwise-separable "
+                                    "variant's (column 'MACs (M)' of the table)",
+                       success=f"{expected:.2f}× fewer MACs. Now compare with the latency table.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 3: the p_s that halves the score
+# ---------------------------------------------------------------------------------------------
+def halving_structured_rate(params: float, macs: float) -> float:
+    """The p_s at which score(params, macs, p_s) = score(params, macs) / 2, found by bisection on
+    the score itself (it is the same for every model: both terms carry the factor 1 − p_s)."""
+    target = score(params, macs) / 2
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if score(params, macs, p_s=middle) > target:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def check_exercise_3(answer: object) -> Verdict:
+    """The structured pruning rate p_s that halves a model's score (no p_u, same bits)."""
+    cost = variant_cost("standard")
+    w, f = cost.params, cost.macs
+    expected = halving_structured_rate(w, f)
+    hints = {
+        1 - 1 / math.sqrt(2): "(1 − p_s) is not squared: each term carries it once",
+        1.0: "p_s = 1 removes every channel: the score drops to 0, not to half",
+        0.75: "p_s = 0.75 leaves (1 − 0.75) = a quarter of the score, not half",
+    }
+    return check_value(answer, expected, hints=hints, rel_tol=1e-3,
+                       general_hint="p_s multiplies both terms by (1 − p_s): which p_s makes that 1/2?",
+                       success=f"p_s = {expected:.2f}: with p_u = 0 both terms carry (1 − p_s), so the "
+                               f"score is (1 − p_s) times the unpruned one, for any model.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The open design task
+# ---------------------------------------------------------------------------------------------
+def _baseline_row(baseline: object) -> tuple[float, float, float]:
+    """(params, macs, accuracy) of the baseline's row of the lab (a mapping, e.g. ``runs[0]``)."""
+    if not isinstance(baseline, Mapping) or not {"params", "macs", "accuracy"} <= set(baseline):
+        raise ValueError(f"baseline={baseline!r} must be a row of the lab's runs, a mapping with "
+                         "'params', 'macs' and 'accuracy' (e.g. runs[0], the standard variant)")
+    accuracy = baseline["accuracy"]
+    if isinstance(accuracy, bool) or not isinstance(accuracy, Real) or not 0 <= accuracy <= 1:
+        raise ValueError(f"baseline['accuracy']={accuracy!r} must be a fraction in [0, 1]")
+    return float(baseline["params"]), float(baseline["macs"]), float(accuracy)
+
+
+def design_cost(model: nn.Module) -> Cost:
+    """Deployed params and MACs per 32×32 image of a design (SAL layers counted hardened)."""
+    from ..models.operator_lab import deployed_cost
+
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model={type(model).__name__} must be a torch.nn.Module")
+    return deployed_cost(model, (1, 3, 32, 32))
+
+
+def check_design(design: object, *, baseline: Mapping[str, Any], accuracy: float | None = None,
+                 mac_budget: int = MAC_BUDGET) -> Verdict:
+    """Grade a design (an ``nn.Module`` taking 32×32 images):
+
+    1. MACs per image ≤ ``mac_budget``;
+    2. score(params, MACs) < the baseline's score (full precision, no pruning);
+    3. when ``accuracy`` (0..1, after training) is given: ≥ baseline accuracy − ``ACCURACY_MARGIN``.
+    """
+    base_params, base_macs, base_accuracy = _baseline_row(baseline)
+    if isinstance(mac_budget, bool) or not isinstance(mac_budget, int) or mac_budget < 1:
+        raise ValueError(f"mac_budget={mac_budget!r} must be a positive integer number of MACs")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, Real)
+                                 or not 0 <= accuracy <= 1):
+        raise ValueError(f"accuracy={accuracy!r} must be None or a fraction in [0, 1]")
+    if design is None:
+        return Verdict(False, NOT_YET)
+    if not isinstance(design, nn.Module):
+        return Verdict(False, f"❌ Not yet — build a network (an nn.Module), not a {type(design).__name__}.")
+    try:
+        cost = design_cost(design)
+    except Exception as error:  # the student's network is what we are grading
+        return Verdict(False, f"❌ Not yet: your network fails on a (1, 3, 32, 32) batch: "
+                              f"{type(error).__name__}: {error}")
+    mine, theirs = score(cost.params, cost.macs), score(base_params, base_macs)
+    within_budget = cost.macs <= mac_budget
+    cheaper = mine < theirs
+    lines = [f"{'✅' if within_budget else '❌'} MACs: {cost.macs / 1e6:.2f} M "
+             f"{'≤' if within_budget else '>'} budget {mac_budget / 1e6:.2f} M",
+             f"{'✅' if cheaper else '❌'} score: {mine:.4f} {'<' if cheaper else '≥'} "
+             f"baseline {theirs:.4f} ({cost.params:,} params)"]
+    bar = base_accuracy - ACCURACY_MARGIN
+    if accuracy is None:
+        lines.append(f"… accuracy: not trained yet (it must reach {100 * bar:.1f} %, the baseline's "
+                     f"{100 * base_accuracy:.1f} % minus {100 * ACCURACY_MARGIN:.0f} points)")
+        accurate = True
+    else:
+        accurate = accuracy >= bar
+        lines.append(f"{'✅' if accurate else '❌'} accuracy: {100 * accuracy:.1f} % "
+                     f"{'≥' if accurate else '<'} {100 * bar:.1f} % (baseline {100 * base_accuracy:.1f} % "
+                     f"minus {100 * ACCURACY_MARGIN:.0f} points)")
+    passed = within_budget and cheaper and accurate
+    if not passed:
+        hint = ("too many MACs: a cheaper block or a smaller width" if not within_budget else
+                "the score adds parameters and MACs: fewer parameters too" if not cheaper else
+                "too cheap to learn: a wider network, or a block that keeps more spatial mixing")
+        return Verdict(False, "❌ Not yet: " + hint + "\n" + "\n".join(lines))
+    head = ("✅ Within the budget and cheaper than the baseline; now train it" if accuracy is None
+            else "✅ Design accepted")
+    return Verdict(True, head + "\n" + "\n".join(lines))
+
+
+def design_switch() -> Any:
+    """The toggle of the design task's training cell, displayed by the calling cell: the course's
+    ``retrain_switch`` where it exists (``course_utils.runs``), else the same ToggleButton, off.
+
+    Running every cell never trains a design: the training cell also needs ``my_design``, which the
+    notebook leaves at None."""
+    try:
+        from ..runs import retrain_switch
+    except ImportError:
+        retrain_switch = None
+    if retrain_switch is not None:
+        return retrain_switch("about 1 min")
+    import ipywidgets
+    from IPython.display import display
+
+    button = ipywidgets.ToggleButton(value=False, description="Train live (one seed, about 1 min)",
+                                     icon="play", layout=ipywidgets.Layout(width="auto"),
+                                     tooltip="on: the cell below trains your design on the bundled subset")
+    display(button)
+    return button
+
+
+def design_figure(runs: Sequence[Mapping[str, Any]], *, baseline: str = "standard",
+                  design: nn.Module | None = None, accuracy: float | None = None,
+                  mac_budget: int = MAC_BUDGET):
+    """Score (log) against accuracy: the committed variants (hollow when over the MAC budget), the
+    target region (left of the baseline's score, above its accuracy − ACCURACY_MARGIN) and the design:
+    a point once trained, a dotted vertical line at its score before."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    rows = {row["variant"]: row for row in runs}
+    if baseline not in rows:
+        raise ValueError(f"baseline={baseline!r} must be the 'variant' of one of the runs: {list(rows)}")
+    _, _, base_accuracy = _baseline_row(rows[baseline])
+    base_score = score(rows[baseline]["params"], rows[baseline]["macs"])
+    fig, ax = plt.subplots(figsize=(10, 4.8), layout="constrained")
+    markers = "osD^vPX*"
+    for i, row in enumerate(runs):
+        over = row["macs"] > mac_budget
+        ax.plot(score(row["params"], row["macs"]), 100 * row["accuracy"], markers[i % len(markers)],
+                ms=11, color=f"C{i}", mfc="none" if over else f"C{i}", mew=2,
+                label=f"{row['operator']}, {row['macs'] / 1e6:.1f} M")
+    ax.axvline(base_score, color="k", ls="--", lw=1, label="baseline's score")
+    ax.axhline(100 * (base_accuracy - ACCURACY_MARGIN), color="k", ls=":", lw=1.5,
+               label=f"baseline − {100 * ACCURACY_MARGIN:.0f} points")
+    if design is not None:
+        cost = design_cost(design)
+        mine = score(cost.params, cost.macs)
+        if accuracy is None:
+            ax.axvline(mine, color="k", ls="-.", lw=2.5, label="your design (untrained)")
+        else:
+            ax.plot(mine, 100 * accuracy, "*", ms=24, color="gold", mec="k", mew=1.5,
+                    label=f"your design, {cost.macs / 1e6:.1f} M")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(min([40.0] + [100 * r["accuracy"] - 5 for r in runs]),
+                max([80.0] + [100 * r["accuracy"] + 5 for r in runs]))
+    ax.set_xlabel("challenge score, fp32 (log; lower is better)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"Design task: ≤ {mac_budget / 1e6:g} M MACs")
+    fig.legend(loc="outside right center", fontsize="x-small", title_fontsize="small",
+               title="MACs per image\n(hollow: over budget)")
+    return fig
+
+
+__all__ = ["MAC_BUDGET", "ACCURACY_MARGIN", "variant_cost", "check_exercise_1", "check_exercise_2",
+           "check_exercise_3", "halving_structured_rate", "design_cost", "check_design", "design_switch",
+           "design_figure"]

@@ -1,0 +1,152 @@
+"""Notebook 07's graders: the right answers pass, the typical mistakes get their own hint, the design
+task's checker grades the MAC budget, the score and the accuracy, and the notebook never executes a
+solution nor trains on run-all."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+import pytest
+from torch import nn
+
+from course_utils.challenge import score
+from course_utils.exercises import nb07
+from course_utils.exercises.nb07 import (ACCURACY_MARGIN, MAC_BUDGET, check_design, check_exercise_1,
+                                         check_exercise_2, check_exercise_3, design_cost, design_figure,
+                                         halving_structured_rate, variant_cost)
+from course_utils.models.baseline import BaselineCNN
+
+matplotlib.use("Agg")
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "07_operator_lab.ipynb"
+
+
+def code_sources() -> list[str]:
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+# --- exercise 1: score of the 8-bit, p_u = 0.5 depthwise-separable variant --------------------
+def test_exercise_1_accepts_the_score_and_names_the_typical_mistakes():
+    cost = variant_cost("depthwise_separable")
+    w, f = cost.params, cost.macs
+    assert check_exercise_1(score(w, f, p_u=0.5, q_w=8, q_a=8)).passed
+    assert check_exercise_1(score(w, round(f / 1e6, 2) * 1e6, p_u=0.5, q_w=8, q_a=8)).passed   # the table's MACs
+    assert "MAC term alone" in check_exercise_1(score(w, f, p_s=0.5, q_w=8, q_a=8)).message
+    assert "left out the pruning" in check_exercise_1(score(w, f, q_w=8, q_a=8)).message
+    assert "left out the bits" in check_exercise_1(score(w, f, p_u=0.5)).message
+    assert "max(q_w, q_a)" in check_exercise_1(score(w, f, p_u=0.5, q_w=8)).message
+    assert not check_exercise_1(None).passed
+    assert not check_exercise_1("0.003").passed
+
+
+# --- exercise 2: MAC ratio ----------------------------------------------------------------------
+def test_exercise_2_accepts_the_ratio_from_the_rounded_table_and_names_the_mistakes():
+    standard, separable = variant_cost("standard"), variant_cost("depthwise_separable")
+    assert check_exercise_2(standard.macs / separable.macs).passed
+    assert check_exercise_2(8.70 / 1.54).passed          # the table's rounded MACs (M)
+    assert "invert" in check_exercise_2(separable.macs / standard.macs).message
+    assert "parameters" in check_exercise_2(standard.params / separable.params).message
+    assert not check_exercise_2(None).passed
+
+
+# --- exercise 3: the p_s that halves the score ---------------------------------------------------
+def test_exercise_3_accepts_one_half_and_names_the_mistakes():
+    assert math.isclose(halving_structured_rate(145_242, 8_699_904), 0.5, rel_tol=1e-9)
+    assert check_exercise_3(0.5).passed
+    assert "not squared" in check_exercise_3(1 - 1 / math.sqrt(2)).message
+    assert "drops to 0" in check_exercise_3(1.0).message
+    assert "quarter" in check_exercise_3(0.75).message
+    assert not check_exercise_3(None).passed
+
+
+# --- the design task ----------------------------------------------------------------------------
+BASELINE = {"variant": "standard", "operator": "standard 3×3", "params": variant_cost("standard").params,
+            "macs": variant_cost("standard").macs, "accuracy": 0.66}
+
+
+def test_design_within_budget_and_cheaper_passes_the_cost_side_and_asks_for_training():
+    verdict = check_design(BaselineCNN("depthwise_separable", 1.25), baseline=BASELINE)
+    assert verdict.passed
+    assert "now train it" in verdict.message and "not trained yet" in verdict.message
+
+
+def test_design_over_the_mac_budget_is_rejected():
+    verdict = check_design(BaselineCNN("standard", 1.0), baseline=BASELINE)
+    assert not verdict.passed
+    assert "too many MACs" in verdict.message and f"budget {MAC_BUDGET / 1e6:.2f} M" in verdict.message
+
+
+def test_design_that_does_not_beat_the_baseline_score_is_rejected():
+    # a generous budget: the baseline itself fits it, but does not beat its own score
+    verdict = check_design(BaselineCNN("standard", 1.0), baseline=BASELINE, mac_budget=10**8)
+    assert not verdict.passed
+    assert "fewer parameters too" in verdict.message
+
+
+def test_design_accuracy_is_graded_against_the_baseline_minus_the_margin():
+    design = BaselineCNN("depthwise_separable", 1.0)
+    assert check_design(design, baseline=BASELINE, accuracy=0.66 - ACCURACY_MARGIN + 0.01).passed
+    low = check_design(design, baseline=BASELINE, accuracy=0.66 - ACCURACY_MARGIN - 0.01)
+    assert not low.passed and "too cheap to learn" in low.message
+
+
+def test_design_checker_refuses_non_networks_and_bad_arguments():
+    assert not check_design(None, baseline=BASELINE).passed
+    assert "nn.Module" in check_design("fire", baseline=BASELINE).message
+    broken = nn.Sequential(nn.Conv2d(5, 8, 3))          # expects 5 input channels
+    assert "fails on a (1, 3, 32, 32) batch" in check_design(broken, baseline=BASELINE).message
+    with pytest.raises(ValueError, match="baseline"):
+        check_design(BaselineCNN("fire"), baseline={"params": 1})
+    with pytest.raises(ValueError, match="accuracy"):
+        check_design(BaselineCNN("fire"), baseline=BASELINE, accuracy=66.0)
+    with pytest.raises(ValueError, match="mac_budget"):
+        check_design(BaselineCNN("fire"), baseline=BASELINE, mac_budget=True)
+
+
+def test_design_cost_counts_sal_hardened():
+    assert design_cost(BaselineCNN("shift", 1.0)) == variant_cost("shift")
+    with pytest.raises(ValueError, match="model"):
+        design_cost("shift")
+
+
+def test_design_figure_marks_over_budget_variants_and_the_design():
+    runs = [BASELINE, {"variant": "fire", "operator": "Fire", "params": 21_378, "macs": 2_999_552,
+                       "accuracy": 0.62}]
+    figure = design_figure(runs, design=BaselineCNN("fire", 1.0), accuracy=0.63)
+    labels = figure.legends[0].get_texts()
+    assert any("your design" in t.get_text() for t in labels)
+    markers = figure.axes[0].lines
+    standard = next(line for line in markers if line.get_label().startswith("standard"))
+    assert standard.get_markerfacecolor() == "none"           # over the budget: hollow
+    with pytest.raises(ValueError, match="baseline"):
+        design_figure(runs, baseline="nope")
+
+
+def test_design_switch_starts_off(monkeypatch):
+    monkeypatch.delenv("COURSE_RETRAIN", raising=False)
+    switch = nb07.design_switch()
+    assert switch.value is False and "Train live" in switch.description
+
+
+# --- the notebook -------------------------------------------------------------------------------
+def test_notebook_uses_the_graders_and_executes_no_solution():
+    sources = "\n".join(code_sources())
+    assert "from course_utils.exercises.nb07 import" in sources
+    assert "def check" not in sources
+    for call in ("check_exercise_1(answer_1)", "check_exercise_2(answer_2)", "check_exercise_3(answer_3)",
+                 "check_design(my_design, baseline=baseline)"):
+        assert call in sources
+    for answer in ("answer_1", "answer_2", "answer_3", "my_design"):
+        assignments = [line for line in sources.splitlines() if line.split("=")[0].strip() == answer]
+        assert assignments and all(line.split("=", 1)[1].split("#")[0].strip() == "None"
+                                   for line in assignments), assignments
+
+
+def test_notebook_trains_the_design_only_behind_the_switch():
+    sources = code_sources()
+    training = [s for s in sources if "train(my_design" in s]
+    assert len(training) == 1
+    assert "if TRAIN_MY_DESIGN.value and my_design is not None:" in training[0]
+    assert any("TRAIN_MY_DESIGN = design_switch()" in s for s in sources)
