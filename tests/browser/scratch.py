@@ -73,9 +73,14 @@ def notebook(kind: str) -> dict:
     """The nbformat-4 JSON of the scratch notebook ``kind`` (one of ``KINDS``), with slide metadata."""
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r} must be one of {sorted(KINDS)}")
-    cells = [{"cell_type": "markdown", "id": "title", "source": f"# Scratch notebook: {kind}",
+    return notebook_of(kind, KINDS[kind])
+
+
+def notebook_of(title: str, sources: list[str]) -> dict:
+    """The nbformat-4 JSON of a notebook: a markdown title cell, then one code cell per source."""
+    cells = [{"cell_type": "markdown", "id": "title", "source": f"# Scratch notebook: {title}",
               "metadata": {"slideshow": {"slide_type": "slide"}}}]
-    for i, source in enumerate(KINDS[kind]):
+    for i, source in enumerate(sources):
         cells.append({"cell_type": "code", "id": f"code{i}", "source": source, "execution_count": None,
                       "outputs": [], "metadata": {"slideshow": {"slide_type": "-"}}})
     return {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
@@ -85,6 +90,13 @@ def notebook(kind: str) -> dict:
 
 def write(kind: str, folder: Path) -> Path:
     """Write the scratch notebook ``kind`` as ``folder/scratch_<kind>.ipynb``; return its path."""
-    path = Path(folder) / f"scratch_{kind}.ipynb"
-    path.write_text(json.dumps(notebook(kind), indent=1), encoding="utf-8")
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} must be one of {sorted(KINDS)}")
+    return write_cells(kind, KINDS[kind], folder)
+
+
+def write_cells(name: str, sources: list[str], folder: Path) -> Path:
+    """Write a notebook of the code cells ``sources`` as ``folder/scratch_<name>.ipynb``; return its path."""
+    path = Path(folder) / f"scratch_{name}.ipynb"
+    path.write_text(json.dumps(notebook_of(name, sources), indent=1), encoding="utf-8")
     return path
