@@ -382,8 +382,8 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
     ``reset=False`` the starting weights) is returned at once with its weights loaded into ``model``.
     Where from and where to:
 
-    - ``cache_dir=None`` (notebooks): looks in ``data/local-results/`` (your live runs) and then in
-      ``data/results/`` (the committed runs); saves to ``data/local-results/``, or to ``data/results/``
+    - ``cache_dir=None`` (notebooks): looks in ``data/results/`` (the committed runs) and then in
+      ``data/local-results/`` (your live runs); saves to ``data/local-results/``, or to ``data/results/``
       when the environment variable ``COURSE_RESULTS=committed`` is set (``make notebooks``, sweeps).
     - ``cache_dir=folder``: looks in and saves to that folder only.
 
