@@ -387,6 +387,8 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
       when the environment variable ``COURSE_RESULTS=committed`` is set (``make notebooks``, sweeps).
     - ``cache_dir=folder``: looks in and saves to that folder only.
 
+    On return, trained or loaded, ``model`` is on the CPU in float32 and eval mode, ready to inspect and time.
+
     ``retrain=True`` (or ``COURSE_RETRAIN=1``) trains anyway. A stored run that does not match is
     retrained with one line saying why (``on_mismatch="retrain"``) or refused (``on_mismatch="raise"``).
     If storing fails, the finished result is returned all the same, with a warning.
@@ -423,7 +425,7 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
         weights_needed = weights_bytes(model) <= max_weights_bytes
         cached = _load_stored(model, config, stores, name, on_mismatch, weights_needed)
         if cached is not None:
-            return cached
+            return _ready_to_analyse(model, cached)
 
     if reset:
         reset_parameters(model, seed)
@@ -439,13 +441,20 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
                                               "config_hash": config_hash(config), "data_source": data.source}
     if result.partial:
         print(f"Interrupted after {len(result.history)} epoch(s): partial result, not stored.")
-        return result
+        return _ready_to_analyse(model, result)
     if progress:
         note = _gap_note(result.test_accuracy, result.history, tta, curve_images, len(data.test_labels))
         if note:
             print(note)
     if name is not None and budget_s is None:
         _save(result, model, save_folder, max_weights_bytes)
+    return _ready_to_analyse(model, result)
+
+
+def _ready_to_analyse(model: nn.Module, result: TrainResult) -> TrainResult:
+    """Leave ``model`` on the CPU, in float32, contiguous memory and eval mode (whether it was trained, on
+    any device, or loaded): the state in which the notebooks inspect and time it. Returns ``result``."""
+    model.to("cpu", dtype=torch.float32, memory_format=torch.contiguous_format).eval()
     return result
 
 

@@ -205,3 +205,13 @@ def test_committed_default_run_is_reproduced(bundled, tmp_path):
     # The committed run used 1 thread, CI uses 2: bfloat16 sums differ in order, hence a tolerance.
     # (Whether the recipe reaches 70 % in 60 s is the benchmark's question: benchmarks/README.md.)
     assert abs(result.test_accuracy - stored["test_accuracy"]) <= 0.02
+
+
+def test_the_model_comes_back_on_the_cpu_in_eval_mode_trained_or_loaded(small, tmp_path):
+    model = tiny_model()
+    train(model, small, name="ready", epochs=1, cache_dir=tmp_path, **TINY)
+    assert not model.training and next(model.parameters()).device.type == "cpu"
+    assert all(p.dtype == torch.float32 and p.is_contiguous() for p in model.parameters())
+    again = tiny_model().train()
+    assert train(again, small, name="ready", epochs=1, cache_dir=tmp_path, **TINY).cached
+    assert not again.training
