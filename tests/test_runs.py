@@ -9,6 +9,7 @@ import ast
 import importlib.util
 import json
 import multiprocessing
+import os
 import sys
 from pathlib import Path
 
@@ -444,3 +445,13 @@ def test_the_commit_is_not_dirty_because_of_run_stores():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_stored_files_get_the_usual_permissions_not_mkstemp_private_ones(tmp_path):
+    save_run(TrainResult(name="perm", test_accuracy=0.5, history=[], params=1, macs=1, wall_time_s=0.0,
+                         device="cpu", seed=0, config={}), nn.Linear(2, 2), tmp_path, max_weights_bytes=10_000)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    mask = os.umask(0)
+    os.umask(mask)
+    expected = 0o666 & ~mask
+    assert modes and all(mode == expected for mode in modes.values()), modes
