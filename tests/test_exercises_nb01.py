@@ -56,3 +56,13 @@ def test_answer_cells_hold_none_and_solutions_are_collapsed():
     assert len(answers) == 2 and all("= None" in a for a in answers)
     solutions = [c.source for c in nb.cells if c.cell_type == "markdown" and "Solution" in c.source]
     assert len(solutions) == 2 and all(s.lstrip().startswith("<details>") for s in solutions)
+
+
+def test_the_collapsed_solutions_pass_their_graders():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    solutions = [c.source for c in nb.cells if c.cell_type == "markdown" and "Solution" in c.source]
+    namespace: dict = {}
+    for solution in solutions:
+        exec(solution.split("`")[1], namespace)       # the `answer_... = ...` line
+    assert check_exercise_1(namespace["answer_macs"]).passed
+    assert check_exercise_2(namespace["answer_factors"]).passed
