@@ -30,24 +30,41 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 # Projector settings: JupyterLab's own settings overrides (presenter/overrides.json: Simple Interface,
-# no status bar, no pop-ups; F8 toggles presentation mode), large fonts (theme overrides,
-# which JupyterLab reads from user settings only: presenter/user-settings/, copied) and the
-# larger figure style (COURSE_PRESENTER=1 makes course_utils.style.apply() use presenter()).
-# Settings and workspaces live in build/presenter/, so the user's own JupyterLab config is untouched.
+# no status bar, no pop-ups), large fonts (theme overrides, which JupyterLab reads from user settings
+# only: presenter/user-settings/, copied, with the F8 shortcut for presentation mode), CSS that makes
+# presentation mode larger still and widens the execution counts (presenter/custom/custom.css, read from
+# the config folder's custom/ with --LabApp.custom_css=True) and the larger figure style (COURSE_PRESENTER=1
+# makes course_utils.style.apply() use presenter()). Config, settings, workspaces and runtime files live in
+# build/presenter/, so the user's own JupyterLab config is neither read nor changed. A fresh cookie secret
+# at every start logs out any browser tab left open from an earlier server on the same port (a student's
+# `make lab` tab would otherwise reconnect and write into this workspace). A busy port is refused, not
+# silently replaced by the next free one.
 PRESENTER_STATE := build/presenter
 present: $(VENV)/.installed
-	mkdir -p $(PRESENTER_STATE)/user-settings $(PRESENTER_STATE)/workspaces
+	@$(BIN)/python -c "import socket, sys; s = socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $(PORT))) == 0)" || \
+		{ echo "make present: port $(PORT) is busy (a 'make lab' still running?). Stop that server and close its" \
+		       "browser tabs, or choose another port: make present PORT=8890"; exit 1; }
+	mkdir -p $(PRESENTER_STATE)/user-settings $(PRESENTER_STATE)/workspaces $(PRESENTER_STATE)/config/custom \
+		$(PRESENTER_STATE)/runtime
 	cp -R presenter/user-settings/. $(PRESENTER_STATE)/user-settings/
+	cp presenter/custom/custom.css $(PRESENTER_STATE)/config/custom/custom.css
+	rm -f $(PRESENTER_STATE)/runtime/jupyter_cookie_secret
 	COURSE_PRESENTER=1 \
+	JUPYTER_CONFIG_DIR=$(CURDIR)/$(PRESENTER_STATE)/config \
+	JUPYTER_RUNTIME_DIR=$(CURDIR)/$(PRESENTER_STATE)/runtime \
 	JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/$(PRESENTER_STATE)/user-settings \
 	JUPYTERLAB_WORKSPACES_DIR=$(CURDIR)/$(PRESENTER_STATE)/workspaces \
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ALLOW_ROOT) \
-		--LabApp.app_settings_dir=$(CURDIR)/presenter
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
+		$(ALLOW_ROOT) --LabApp.app_settings_dir=$(CURDIR)/presenter --LabApp.custom_css=True
 
-# Retrain every committed run from scratch and re-execute every notebook in place (slow: ~minutes per
-# notebook on 2 CPU cores; notebook 02 makes baseline_standard). COURSE_RETRAIN=1 makes train(..., retrain=False) train anyway.
+# Re-execute every notebook in place, storing its runs in data/results/ (COURSE_RESULTS=committed; live
+# retrains from a notebook go to the git-ignored data/local-results/ instead). A run whose stored result no
+# longer matches (its code, recipe, seed or data changed, or it is missing) is retrained; the others load.
+# FRESH=1 deletes every stored run first, so each one is retrained once (notebook 02 makes baseline_standard,
+# which notebooks 03-05 load): slow, minutes per notebook on 2 CPU cores.
 notebooks: $(VENV)/.installed-test
+	$(if $(filter 1,$(FRESH)),rm -f data/results/*.json data/results/*.pt)
 	for nb in notebooks/*.ipynb; do \
-		COURSE_RETRAIN=1 COURSE_COMMAND="make notebooks ($$nb)" $(BIN)/jupyter nbconvert --to notebook --execute \
-			--inplace --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \
+		COURSE_RESULTS=committed COURSE_COMMAND="make notebooks ($$nb)" $(BIN)/jupyter nbconvert --to notebook \
+			--execute --inplace --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \
 	done

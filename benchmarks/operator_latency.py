@@ -1,18 +1,19 @@
 """Measured latency of every Session-5 operator: FLOPs are not time.
 
-For each operator of ``course_utils.models.operator_lab.single_layer_operators`` (standard 3×3,
-3×1 + 1×3, depthwise 3×3, pointwise 1×1, depthwise-separable, inverted residual t=6, shift alone,
-shift + 1×1, Fire, SAL while training and hardened, and a plain tensor copy as the memory floor),
+For each operator of ``course_utils.models.operator_lab.single_layer_operators`` (every operator of the
+registry ``course_utils.operators`` as one 3×3 layer: standard, decomposed 3×1 + 1×3, grouped,
+depthwise, depthwise-separable, Fire, inverted residual t=6, shift + 1×1, SAL while training; then SAL
+hardened, pointwise 1×1, shift alone and a plain tensor copy as the memory floor),
 at a few sizes (C channels in and out, H×W maps, a batch), the script times a forward pass and a
 forward + backward pass with ``course_utils.latency.measure_latency`` (median, torch.utils.benchmark)
 on the CPU, and on CUDA when a GPU is visible. One JSON line per measurement, e.g.
 
-    {"operator": "depthwise 3×3", "device": "cpu", "pass": "forward", "batch": 32, "channels": 64,
+    {"operator": "depthwise conv", "device": "cpu", "pass": "forward", "batch": 32, "channels": 64,
      "size": 32, "ms": 1.23, "macs": 18874368, "gmac_per_s": 15.3, ...}
 
 then, last, one summary line with the provenance (command, device, date, commit, torch, threads,
 load average before/after). ``macs`` is the useful work of the whole batch (the analytic cost of the
-operator: SAL hardened counts one MAC per kept weight, as in the paper); ``gmac_per_s`` = macs / time
+operator: SAL (hardened) counts one MAC per kept weight, as in the paper); ``gmac_per_s`` = macs / time
 for the forward pass (null for forward + backward).
 
     python benchmarks/operator_latency.py                      # CPU (+ CUDA if present), 3 sizes
@@ -22,11 +23,8 @@ for the forward pass (null for forward + backward).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import subprocess
 import sys
 
 import torch
@@ -35,6 +33,7 @@ from torch import nn
 from course_utils.cost import count
 from course_utils.latency import measure_latency
 from course_utils.models.operator_lab import single_layer_operators
+from course_utils.provenance import device_name, provenance
 
 DEFAULT_SIZES = ("64:32:32", "128:16:16", "256:8:8")   # channels:size:batch
 
@@ -45,8 +44,8 @@ def parse_size(text: str) -> tuple[int, int, int]:
     if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise ValueError(f"--sizes entry {text!r} must be C:H:N with three positive integers, e.g. 64:32:32")
     channels, size, batch = (int(p) for p in parts)
-    if channels < 8:
-        raise ValueError(f"--sizes entry {text!r}: C={channels} must be at least 8")
+    if channels < 8 or channels % 8:
+        raise ValueError(f"--sizes entry {text!r}: C={channels} must be a multiple of 8 (at least 8)")
     return channels, size, batch
 
 
@@ -55,23 +54,6 @@ def useful_macs(module: nn.Module, channels: int, size: int) -> int:
     if hasattr(module, "cost"):
         return module.cost((size, size)).macs
     return count(module, (1, channels, size, size)).macs
-
-
-def git_commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, check=True).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -141,9 +123,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     print(json.dumps(row, ensure_ascii=False), flush=True)
     summary = {
         "benchmark": "operator_latency", "measurements": len(rows),
+        **provenance(devices[0]),
         "command": " ".join(["python", "benchmarks/operator_latency.py", *(argv if argv is not None else sys.argv[1:])]),
-        "devices": {d: device_name(d) for d in devices}, "torch": torch.__version__,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": git_commit(),
+        "devices": {d: device_name(d) for d in devices},
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
     }

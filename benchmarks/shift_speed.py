@@ -19,12 +19,9 @@ to clone (the minimum is the least-disturbed run: use it when the machine is sha
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 
@@ -32,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.layers.shift import Shift2d
+from course_utils.provenance import provenance
 
 
 def gather_shift(x: torch.Tensor, shift: Shift2d) -> torch.Tensor:
@@ -77,14 +75,6 @@ def time_interleaved(functions: dict[str, Callable[[], object]], repeats: int, d
             sync()
             samples[name].append((time.perf_counter() - start) * 1e3)
     return samples
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main() -> None:
@@ -144,14 +134,12 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "shift_speed",
         "shape": args.shape, "kernel_size": args.kernel_size, "dtype": "float32",
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
-        "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+        **provenance(device),
+        "torch_threads": torch.get_num_threads(),
         "median_ms": {name: round(ms, 4) for name, ms in times.items()},
         "min_ms": {name: round(ms, 4) for name, ms in fastest.items()},
         "ratio_to_clone": ratios, "ratio_to_clone_min": ratios_min,
         "load_average_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-        "date": datetime.date.today().isoformat(), "commit": git_commit(),
-        "command": "python benchmarks/shift_speed.py " + " ".join(os.sys.argv[1:]),
     }))
 
 

@@ -20,8 +20,9 @@ import torch
 
 from course_utils.data import load_cifar10
 from course_utils.models import baseline_cnn
+from course_utils.runs import COMMITTED_RESULTS_DIR, save_run
 from course_utils.train import (DEFAULT_EPOCHS, DEFAULT_LABEL_SMOOTHING, DEFAULT_LR, DEFAULT_WEIGHT_DECAY,
-                                MAX_WEIGHTS_BYTES, RESULTS_DIR, _save, train)
+                                MAX_WEIGHTS_BYTES, train)
 
 
 def main() -> None:
@@ -50,14 +51,16 @@ def main() -> None:
     start = time.perf_counter()
     result = train(model, data, name=args.save, epochs=args.epochs, budget_s=args.budget_s, seed=args.seed,
                    device=args.device, precision=args.precision, lr=args.lr, weight_decay=args.weight_decay,
-                   label_smoothing=args.label_smoothing, retrain=True, progress=False)
+                   label_smoothing=args.label_smoothing, retrain=True, progress=False,
+                   cache_dir=COMMITTED_RESULTS_DIR)
     seconds = time.perf_counter() - start
     if args.save and args.budget_s is not None:   # train() caches only fixed-epoch runs; store this one too
-        _save(result, model, RESULTS_DIR, MAX_WEIGHTS_BYTES)
+        save_run(result, model, COMMITTED_RESULTS_DIR, max_weights_bytes=MAX_WEIGHTS_BYTES)
     for row in result.history:
         print(f"epoch {row['epoch']:3d}  {row['seconds']:6.1f} s  train loss {row['train_loss']:.3f}  "
-              f"test accuracy {row['test_accuracy']:.3f}")
-    time_to = {f"seconds_to_{p}": next((r["seconds"] for r in result.history if r["test_accuracy"] >= p / 100), None)
+              f"test accuracy {row['curve_test_accuracy']:.3f} (first {result.config['curve_test_images']:,} images)")
+    time_to = {f"seconds_to_{p}": next((r["seconds"] for r in result.history
+                                        if r["curve_test_accuracy"] >= p / 100), None)
                for p in (70, 75, 80, 90)}
     print(json.dumps({
         "accuracy": round(result.test_accuracy, 4), "seconds": round(seconds, 2), "device": result.device,

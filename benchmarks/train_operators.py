@@ -21,7 +21,7 @@ from pathlib import Path
 
 from course_utils.data import load_cifar10
 from course_utils.models.operator_lab import VARIANTS, train_variant
-from course_utils.train import RESULTS_DIR
+from course_utils.runs import COMMITTED_RESULTS_DIR
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     os.environ["COURSE_COMMAND"] = " ".join(shown)
 
     data = load_cifar10(path=args.data) if args.data else load_cifar10()
-    results_dir = Path(args.results_dir) if args.results_dir else RESULTS_DIR
+    results_dir = Path(args.results_dir) if args.results_dir else COMMITTED_RESULTS_DIR
     rows = []
     for variant in args.variants:
         row = train_variant(variant, data, epochs=args.epochs, prefix=args.prefix, width=args.width,

@@ -13,11 +13,9 @@ The last line of stdout is one JSON object: {block: {"fp32": ms, "bf16": ms, "ma
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import platform
 import statistics
-import subprocess
 import time
 
 import torch
@@ -26,6 +24,7 @@ from torch import nn
 from course_utils.cost import count
 from course_utils.models.baseline import BLOCKS, baseline_cnn
 from course_utils.models.operator_lab import sal_block  # noqa: F401  (registers the "sal" block)
+from course_utils.provenance import provenance
 
 
 def step_ms(model: nn.Module, amp: torch.dtype | None, batch_size: int, repeats: int) -> float:
@@ -64,10 +63,8 @@ def main() -> None:
         print(f"{block:22s} fp32 {row['fp32']:7.1f} ms  bf16 {row['bf16']:7.1f} ms  ({cost.macs / 1e6:.1f} M MACs)",
               flush=True)
         results[block] = row
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(json.dumps({"width": args.width, "batch_size": args.batch_size, "threads": torch.get_num_threads(),
-                      "machine": platform.machine(), "torch": torch.__version__, "commit": commit,
-                      "date": datetime.date.today().isoformat(), "ms_per_step": results}))
+                      "machine": platform.machine(), **provenance("cpu"), "ms_per_step": results}))
 
 
 if __name__ == "__main__":

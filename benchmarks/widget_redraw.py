@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 
 import matplotlib
-import torch
 
 from course_utils import style
+from course_utils.provenance import provenance
 from course_utils.widgets import SLIDERS, CostExplorer
 
 
@@ -40,8 +39,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "widget_redraw", "median_ms": round(statistics.median(times_ms), 1),
         "p90_ms": round(times_ms[int(0.9 * (len(times_ms) - 1))], 1), "repeats": args.repeats,
-        "device": f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
-        "matplotlib": matplotlib.__version__,
+        **provenance("cpu"), "matplotlib": matplotlib.__version__,
     }))
 
 

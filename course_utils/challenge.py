@@ -104,7 +104,10 @@ class ScoreExplorer:
     """Pick a model (or type its params/MACs), pruning rates and bit widths; see the score and its two terms.
 
     ``models`` maps a name to a :class:`~course_utils.cost.Cost` (or a ``(params, macs)`` pair).
-    The bar chart (a :class:`~course_utils.widgets.LiveFigure`) and the text redraw in place.
+    The bar chart (a :class:`~course_utils.widgets.LiveFigure`) and the text redraw in place. Its x-axis
+    is fixed for a model (it runs to the model's unpruned 32-bit terms, which pruning and fewer bits can
+    only shrink), so the bars visibly shorten as p_s, p_u, q_w or q_a move; it rescales only when the
+    model (or its typed params/MACs) changes.
     """
 
     def __init__(self, models: Mapping[str, Cost | tuple[int, int]], model: str | None = None,
@@ -126,12 +129,14 @@ class ScoreExplorer:
         _validate(*self.models[model], p_s, p_u, q_w, q_a)
 
         params, macs = self.models[model]
-        slider = dict(continuous_update=False, style={"description_width": "170px"},
-                      layout=widgets.Layout(width="95%"))
+        label = {"description_width": "170px"}
+        slider = dict(continuous_update=False, style=label, layout=widgets.Layout(width="95%"))
+        # As wide as the sliders: at the default 300 px a long model name is cut off after the label.
         self.choice = widgets.Dropdown(options=[*self.models, CUSTOM], value=model, description="model",
-                                       style={"description_width": "170px"})
-        self.params = widgets.FloatText(value=params, description="params w", style={"description_width": "170px"})
-        self.macs = widgets.FloatText(value=macs, description="MACs f", style={"description_width": "170px"})
+                                       style=label, layout=widgets.Layout(width="95%"))
+        half_row = widgets.Layout(width="47%")
+        self.params = widgets.FloatText(value=params, description="params w", style=label, layout=half_row)
+        self.macs = widgets.FloatText(value=macs, description="MACs f", style=label, layout=half_row)
         self.p_s = widgets.FloatSlider(value=p_s, min=0, max=1, step=0.05, description="structured p_s", **slider)
         self.p_u = widgets.FloatSlider(value=p_u, min=0, max=1, step=0.05, description="unstructured p_u",
                                        **slider)
@@ -149,6 +154,7 @@ class ScoreExplorer:
         self.live = LiveFigure(figure)
 
         self._syncing = False
+        self._scaled_for: tuple[float, float] | None = None   # (params, macs) the x-axis was sized for
         self.choice.observe(self._on_choice, names="value")
         for control in (self.params, self.macs):
             control.observe(self._on_typed, names="value")
@@ -193,7 +199,7 @@ class ScoreExplorer:
             bar.set_width(value)
             label.set_x(value)
             label.set_text(f" {value:.4f}")
-        self.ax.set_xlim(0, max(parameter_term, mac_term, 1e-6) * 1.35)
+        self._fix_axis()
         self.ax.set_title(f"score = {parameter_term:.4f} + {mac_term:.4f} = {parameter_term + mac_term:.4f}",
                           loc="left")
         self.live.refresh()
@@ -203,6 +209,15 @@ class ScoreExplorer:
                            f"q_a = {c['q_a']} bits (the MAC term counts max(q_w, q_a) = "
                            f"{max(c['q_w'], c['q_a'])} bits) → <b>score = {parameter_term + mac_term:.4f}</b> "
                            f"(parameter term {parameter_term:.4f}, MAC term {mac_term:.4f})")
+
+    def _fix_axis(self) -> None:
+        """Size the x-axis for the current model: 0 to 1.35 × its larger term unpruned at 32 bits
+        (the largest either bar can get), so that pruning and quantising shorten the bars on a fixed scale."""
+        counts = (self.params.value, self.macs.value)
+        if counts == self._scaled_for:
+            return
+        self.ax.set_xlim(0, max(*score_terms(*counts), 1e-6) * 1.35)
+        self._scaled_for = counts
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -5,7 +5,10 @@ e.g. ``groups=3 must divide in_channels=64``. Nothing is ever silently corrected
 """
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
+
+import torch
 
 
 def _is_int(value: object) -> bool:
@@ -28,9 +31,9 @@ def non_negative_int(name: str, value: object) -> int:
 
 
 def positive_number(name: str, value: object) -> float:
-    """Return ``value`` if it is a real number > 0, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
-        raise ValueError(f"{name}={value!r} must be a positive number (> 0)")
+    """Return ``value`` if it is a finite real number > 0, else raise ``ValueError`` (inf and nan too)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0 or not math.isfinite(value):
+        raise ValueError(f"{name}={value!r} must be a positive number (> 0, finite)")
     return value
 
 
@@ -61,3 +64,36 @@ def kernel_pair(name: str, value: object) -> tuple[int, int]:
     if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(_is_int(v) and v >= 1 for v in pair):
         raise ValueError(f"{name}={value!r} must be a positive integer or a pair (k, l) of positive integers")
     return int(pair[0]), int(pair[1])
+
+
+def boolean(name: str, value: object) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``; anything else (``"no"``, 0, None) raises ``ValueError``."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} must be True or False")
+    return value
+
+
+def one_of(name: str, value: object, allowed: tuple) -> object:
+    """Return ``value`` if it is one of ``allowed``, else raise ``ValueError`` listing them."""
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} must be one of {', '.join(map(repr, allowed))}")
+    return value
+
+
+def image_batch(x: object, channels: int) -> None:
+    """Raise ``ValueError`` unless ``x`` is a floating-point tensor of shape (N, channels, H, W).
+
+    Every layer and model of the course calls this first in ``forward``: a 3-D image without its
+    batch dimension, the wrong number of maps, or raw uint8 pixels then fail with a message that
+    says how to fix them, instead of a shape error deep inside (or a silently wrong result).
+    """
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"input of type {type(x).__name__} must be a torch.Tensor of shape (N, C, H, W)")
+    if x.dim() != 4:
+        hint = " (a single image? add the batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
+        raise ValueError(f"input of shape {tuple(x.shape)} must be 4-D (N, {channels}, H, W){hint}")
+    if x.shape[1] != channels:
+        raise ValueError(f"input of shape {tuple(x.shape)} must have {channels} channels: (N, {channels}, H, W)")
+    if not x.is_floating_point():
+        raise ValueError(f"input of dtype {x.dtype} must be floating point: convert raw images with "
+                         f"course_utils.data.normalize(images) first")

@@ -18,7 +18,7 @@ from torch import nn
 from . import checks
 
 
-def connectivity(c_in: int, c_out: int, groups: int = 1) -> np.ndarray:
+def connectivity(c_in: int, c_out: int, *, groups: int = 1) -> np.ndarray:
     """Boolean matrix (C_out, C_in): True where output map o reads input map i.
 
     connected[o, i] = ⌊o / (C_out/G)⌋ == ⌊i / (C_in/G)⌋ ; each row has C_in/G True entries.

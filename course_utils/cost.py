@@ -105,7 +105,9 @@ def count(model: nn.Module, input_size: Sequence[int]) -> Cost:
 
 
 # ---------------------------------------------------------------------------------------------
-# Analytic costs. Sizes h_out, w_out default to 1: the per-output-position cost of the slides.
+# Analytic costs. Sizes are keyword-only and say which map they are (h_out=, w_out=; h_in=, w_in=
+# for the inverted residual, whose stride is inside). h_out, w_out default to 1: the per-output-position
+# cost of the slides.
 # ---------------------------------------------------------------------------------------------
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
     """Output length of a convolution: ⌊(size + 2·padding − kernel_size) / stride⌋ + 1."""
@@ -118,7 +120,7 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
-def conv2d_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, w_out: int = 1,
+def conv2d_cost(k: int, l: int, c_in: int, c_out: int, *, h_out: int = 1, w_out: int = 1,
                 groups: int = 1, bias: bool = False) -> Cost:
     """Standard (or grouped) 2D convolution.
 
@@ -129,22 +131,23 @@ def conv2d_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, w_out: in
     for name, value in (("k", k), ("l", l), ("c_in", c_in), ("c_out", c_out),
                         ("h_out", h_out), ("w_out", w_out), ("groups", groups)):
         checks.positive_int(name, value)
+    checks.boolean("bias", bias)
     checks.divides("groups", groups, "c_in", c_in)
     checks.divides("groups", groups, "c_out", c_out)
     weights = k * l * (c_in // groups) * c_out
     return Cost(params=weights + (c_out if bias else 0), macs=weights * h_out * w_out)
 
 
-def grouped_conv_cost(k: int, l: int, c_in: int, c_out: int, groups: int,
+def grouped_conv_cost(k: int, l: int, c_in: int, c_out: int, *, groups: int,
                       h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
     """Grouped convolution with G groups: each output map sees only C_in/G input maps.
 
     params = MACs per position = k·l·C_in·C_out / G   (G times cheaper than the standard conv)
     """
-    return conv2d_cost(k, l, c_in, c_out, h_out, w_out, groups=groups, bias=bias)
+    return conv2d_cost(k, l, c_in, c_out, h_out=h_out, w_out=w_out, groups=groups, bias=bias)
 
 
-def depthwise_conv_cost(k: int, l: int, c_in: int, depth_multiplier: int = 1,
+def depthwise_conv_cost(k: int, l: int, c_in: int, *, depth_multiplier: int = 1,
                         h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
     """Depthwise convolution with depth multiplier D: G = C_in groups, C_out = D·C_in.
 
@@ -153,12 +156,12 @@ def depthwise_conv_cost(k: int, l: int, c_in: int, depth_multiplier: int = 1,
     """
     checks.positive_int("depth_multiplier", depth_multiplier)
     checks.positive_int("c_in", c_in)
-    return conv2d_cost(k, l, c_in, c_in * depth_multiplier, h_out, w_out, groups=c_in, bias=bias)
+    return conv2d_cost(k, l, c_in, c_in * depth_multiplier, h_out=h_out, w_out=w_out, groups=c_in, bias=bias)
 
 
-def pointwise_conv_cost(c_in: int, c_out: int, h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
+def pointwise_conv_cost(c_in: int, c_out: int, *, h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
     """1×1 (pointwise) convolution: params = MACs per position = C_in·C_out."""
-    return conv2d_cost(1, 1, c_in, c_out, h_out, w_out, bias=bias)
+    return conv2d_cost(1, 1, c_in, c_out, h_out=h_out, w_out=w_out, bias=bias)
 
 
 def batchnorm_cost(channels: int) -> Cost:
@@ -167,7 +170,7 @@ def batchnorm_cost(channels: int) -> Cost:
     return Cost(params=2 * channels, macs=0)
 
 
-def decomposed_conv_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, w_out: int = 1,
+def decomposed_conv_cost(k: int, l: int, c_in: int, c_out: int, *, h_out: int = 1, w_out: int = 1,
                          bias: bool = False, w_mid: int | None = None) -> Cost:
     """(k, l) kernel replaced by a (k, 1) conv C_in→C_out then a (1, l) conv C_out→C_out.
 
@@ -178,11 +181,11 @@ def decomposed_conv_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, 
     With C_in = C_out and stride 1 this is the slide's (k + l)·C_in² per position instead of k·l·C_in².
     """
     w_mid = w_out if w_mid is None else checks.positive_int("w_mid", w_mid)
-    return (conv2d_cost(k, 1, c_in, c_out, h_out, w_mid)
-            + conv2d_cost(1, l, c_out, c_out, h_out, w_out, bias=bias))
+    return (conv2d_cost(k, 1, c_in, c_out, h_out=h_out, w_out=w_mid)
+            + conv2d_cost(1, l, c_out, c_out, h_out=h_out, w_out=w_out, bias=bias))
 
 
-def depthwise_separable_cost(k: int, l: int, c_in: int, c_out: int, h_out: int = 1, w_out: int = 1,
+def depthwise_separable_cost(k: int, l: int, c_in: int, c_out: int, *, h_out: int = 1, w_out: int = 1,
                              depth_multiplier: int = 1, batchnorm: bool = True) -> Cost:
     """Depthwise (k, l) conv with multiplier D, then a 1×1 conv D·C_in → C_out (MobileNetV1 block).
 
@@ -190,22 +193,37 @@ def depthwise_separable_cost(k: int, l: int, c_in: int, c_out: int, h_out: int =
     Ratio to a standard conv (D = 1): 1/C_out + 1/(k·l).
     With ``batchnorm``: + 2·D·C_in + 2·C_out parameters (one BatchNorm after each conv).
     """
-    cost = (depthwise_conv_cost(k, l, c_in, depth_multiplier, h_out, w_out)
-            + pointwise_conv_cost(c_in * depth_multiplier, c_out, h_out, w_out))
+    checks.boolean("batchnorm", batchnorm)
+    cost = (depthwise_conv_cost(k, l, c_in, depth_multiplier=depth_multiplier, h_out=h_out, w_out=w_out)
+            + pointwise_conv_cost(c_in * depth_multiplier, c_out, h_out=h_out, w_out=w_out))
     if batchnorm:
         cost = cost + batchnorm_cost(c_in * depth_multiplier) + batchnorm_cost(c_out)
     return cost
 
 
-def fire_cost(c_in: int, squeeze: int, expand1x1: int, expand3x3: int, h: int = 1, w: int = 1) -> Cost:
-    """SqueezeNet's Fire module (all convs with bias, spatial size kept).
+def fire_widths(out_channels: int) -> tuple[int, int, int]:
+    """The course's Fire for ``out_channels`` maps: (squeeze, expand1x1, expand3x3) =
+    (max(1, ⌊C_out/8⌋), ⌊C_out/2⌋, C_out − ⌊C_out/2⌋): squeeze to C_out/8, half the expands 1×1, half 3×3."""
+    checks.positive_int("out_channels", out_channels)
+    if out_channels < 2:
+        raise ValueError(f"out_channels={out_channels} must be at least 2 (one 1×1 and one 3×3 expand map)")
+    expand1x1 = out_channels // 2
+    return max(1, out_channels // 8), expand1x1, out_channels - expand1x1
 
-    MACs per position = C_in·s + s·e1 + 9·s·e3
-    params            = MACs per position + s + e1 + e3 (biases)
+
+def fire_cost(c_in: int, *, squeeze: int, expand1x1: int, expand3x3: int, h_out: int = 1, w_out: int = 1,
+              kernel_size: int | tuple[int, int] = 3, bias: bool = True) -> Cost:
+    """SqueezeNet's Fire module (spatial size kept, so H_out×W_out is also the input size).
+
+    MACs per position = C_in·s + s·e1 + k·l·s·e3        (k×l = 3×3 in SqueezeNet)
+    params            = MACs per position (+ s + e1 + e3 biases with ``bias``, as in SqueezeNet)
     """
-    return (pointwise_conv_cost(c_in, squeeze, h, w, bias=True)
-            + pointwise_conv_cost(squeeze, expand1x1, h, w, bias=True)
-            + conv2d_cost(3, 3, squeeze, expand3x3, h, w, bias=True))
+    k, l = checks.kernel_pair("kernel_size", kernel_size)
+    for size in (k, l):
+        checks.odd_positive_int("kernel_size", size)    # padding k//2 keeps H×W only for odd kernels
+    return (pointwise_conv_cost(c_in, squeeze, h_out=h_out, w_out=w_out, bias=bias)
+            + pointwise_conv_cost(squeeze, expand1x1, h_out=h_out, w_out=w_out, bias=bias)
+            + conv2d_cost(k, l, squeeze, expand3x3, h_out=h_out, w_out=w_out, bias=bias))
 
 
 def expanded_channels(c_in: int, expand_ratio: float) -> int:
@@ -218,33 +236,37 @@ def expanded_channels(c_in: int, expand_ratio: float) -> int:
     return hidden
 
 
-def inverted_residual_cost(c_in: int, c_out: int, h_in: int, w_in: int, stride: int = 1,
-                           expand_ratio: float = 6, kernel_size: int = 3) -> Cost:
-    """MobileNetV2's inverted residual, hidden width h = round(t·C_in), each conv followed by BatchNorm.
+def inverted_residual_cost(c_in: int, c_out: int, *, h_in: int, w_in: int, stride: int = 1,
+                           expand_ratio: float = 6, kernel_size: int | tuple[int, int] = 3,
+                           batchnorm: bool = True) -> Cost:
+    """MobileNetV2's inverted residual on an H_in×W_in input, hidden width h = round(t·C_in).
 
     MACs = H_in·W_in·C_in·h        (1×1 expansion, skipped when t = 1)
-         + H_out·W_out·k²·h        (k×k depthwise, stride s)
+         + H_out·W_out·k·l·h       (k×l depthwise, stride s; 3×3 in the paper)
          + H_out·W_out·h·C_out     (1×1 linear projection)
-    params = the same terms without H·W, + 2 BatchNorm parameters per channel of each conv output.
+    params = the same terms without H·W (+ 2 BatchNorm parameters per channel of each conv output
+    with ``batchnorm``, as in the real block).
     """
     checks.positive_int("stride", stride)
+    checks.boolean("batchnorm", batchnorm)
+    k, l = checks.kernel_pair("kernel_size", kernel_size)
     hidden = expanded_channels(c_in, expand_ratio)
-    pad = (kernel_size - 1) // 2
-    h_out = conv_output_size(h_in, kernel_size, stride, pad)
-    w_out = conv_output_size(w_in, kernel_size, stride, pad)
+    h_out = conv_output_size(h_in, k, stride, (k - 1) // 2)
+    w_out = conv_output_size(w_in, l, stride, (l - 1) // 2)
+    norm = batchnorm_cost if batchnorm else (lambda channels: ZERO)
     cost = ZERO
     if expand_ratio != 1:
-        cost = pointwise_conv_cost(c_in, hidden, h_in, w_in) + batchnorm_cost(hidden)
-    cost = cost + depthwise_conv_cost(kernel_size, kernel_size, hidden, 1, h_out, w_out) + batchnorm_cost(hidden)
-    return cost + pointwise_conv_cost(hidden, c_out, h_out, w_out) + batchnorm_cost(c_out)
+        cost = pointwise_conv_cost(c_in, hidden, h_out=h_in, w_out=w_in) + norm(hidden)
+    cost = cost + depthwise_conv_cost(k, l, hidden, h_out=h_out, w_out=w_out) + norm(hidden)
+    return cost + pointwise_conv_cost(hidden, c_out, h_out=h_out, w_out=w_out) + norm(c_out)
 
 
-def shift_conv_cost(c_in: int, c_out: int, h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
+def shift_conv_cost(c_in: int, c_out: int, *, h_out: int = 1, w_out: int = 1, bias: bool = False) -> Cost:
     """Shift then 1×1 conv (Wu et al. 2017): the shift is free (0 params, 0 MACs).
 
     params = MACs per position = C_in·C_out, whatever the shift's kernel size.
     """
-    return pointwise_conv_cost(c_in, c_out, h_out, w_out, bias=bias)
+    return pointwise_conv_cost(c_in, c_out, h_out=h_out, w_out=w_out, bias=bias)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,8 +29,14 @@ def measure_latency(module: nn.Module, input_size: Sequence[int], device: str | 
     """
     if not isinstance(module, nn.Module):
         raise ValueError(f"module={type(module).__name__} must be a torch.nn.Module")
-    if len(input_size) < 1 or not all(isinstance(s, int) and s >= 1 for s in input_size):
-        raise ValueError(f"input_size={tuple(input_size)!r} must be a tuple of positive integers, e.g. (1, 3, 32, 32)")
+    if not isinstance(input_size, Sequence) or isinstance(input_size, str) or len(input_size) < 1 or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in input_size):
+        shown = tuple(input_size) if isinstance(input_size, Sequence) else input_size
+        raise ValueError(f"input_size={shown!r} must be a tuple of positive integers, e.g. (1, 3, 32, 32)")
+    if device is not None and not isinstance(device, (str, torch.device)):
+        raise ValueError(f"device={device!r} must be None, a string such as 'cpu' or 'cuda', or a torch.device")
+    if not isinstance(backward, bool):
+        raise ValueError(f"backward={backward!r} must be True or False")
     checks.positive_number("min_run_time", min_run_time)
     if device is None:
         first = next(module.parameters(), None)

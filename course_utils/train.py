@@ -4,25 +4,22 @@
   label smoothing, weight decay on the weights (not on BatchNorm or biases), random crop + flip run
   batched on the device, channels-last tensors, bfloat16 autocast where the hardware has it, and
   test-time averaging of the logits of each image and its mirror image.
-- Cache: a finished run is stored as ``data/results/<name>.json`` (record + provenance) and
-  ``<name>.pt`` (fp16 weights). Calling ``train`` again with the same configuration returns the stored
-  record at once and loads the weights into ``model``; a different configuration retrains (and says
-  why). ``retrain=True``, or the environment variable ``COURSE_RETRAIN=1``, always trains.
-- Ctrl-C / "interrupt kernel" returns the partial record (``partial=True``, never cached).
+- Curves and final number: after every epoch the loss and accuracy are measured on the first
+  ``CURVE_TEST_IMAGES`` test images (``curve_test_*`` in ``history``); the final ``test_accuracy`` is
+  measured once, on the whole test set, with flip averaging.
+- Stored runs (``course_utils.runs``): a named run is stored and, called again with the same model code,
+  recipe, seed and data, returned at once with its weights loaded. Runs trained from a notebook go to the
+  git-ignored ``data/local-results/``; ``data/results/`` (``RESULTS_DIR``) holds the committed runs and is
+  written only under ``COURSE_RESULTS=committed`` or with an explicit ``cache_dir``.
+- Ctrl-C / "interrupt kernel" returns the partial record (``partial=True``, never stored); a loss that
+  becomes NaN or infinite stops training with ``TrainingDiverged`` (never stored).
 """
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import hashlib
-import json
-import os
-import platform
-import subprocess
-import sys
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +29,13 @@ from torch import nn
 from . import checks
 from .cost import count
 from .data import CIFAR10Data, normalize, random_crop_flip
+from .provenance import provenance
+from .runs import (COMMITTED_RESULTS_DIR, LOCAL_RESULTS_DIR, StoredRunError, TrainResult, code_fingerprints,
+                   config_hash, describe_mismatch, display_path, json_path, read_record, read_stores,
+                   read_weights, retrain_requested, retrain_switch, save_run, weights_bytes,
+                   weights_fingerprint, write_store)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = REPO_ROOT / "data" / "results"
+RESULTS_DIR = COMMITTED_RESULTS_DIR   # the committed runs (data/results/), e.g. notebook 07's gpu_*.json
 
 # The default recipe: the course baseline (standard block) on the bundled subset, 20 epochs in about
 # 30 s on 2 CPU cores; with a 60 s budget instead it reaches 70 % (see benchmarks/README.md).
@@ -44,41 +45,16 @@ DEFAULT_BATCH_SIZE = 128
 DEFAULT_WEIGHT_DECAY = 1e-3
 DEFAULT_LABEL_SMOOTHING = 0.2
 DEFAULT_WARMUP = 0.2          # fraction of training spent warming the learning rate up
-MAX_WEIGHTS_BYTES = 1_500_000  # weights are cached (as float16) only below this size
+CURVE_TEST_IMAGES = 1000      # per-epoch curves use the first 1,000 test images; the final number all of them
+# Weights are stored as float16 up to this size: every course model fits (the largest, notebook 06's
+# SAL ResNet-20 at width 1, is 1.1 MB). A larger run is stored without weights (see course_utils.runs).
+MAX_WEIGHTS_BYTES = 4_000_000
+
+_clock = time.perf_counter    # the training clock; tests replace it with a fake one
 
 
-@dataclass
-class TrainResult:
-    """What a training run produced. ``history`` holds one dict per epoch."""
-
-    name: str | None
-    test_accuracy: float                 # 0..1, with flip test-time augmentation if config["tta"]
-    history: list[dict[str, float]]      # epoch, train_loss, train_accuracy, test_loss, test_accuracy, lr, seconds
-    params: int
-    macs: int                            # per 32×32 image
-    wall_time_s: float
-    device: str
-    seed: int
-    config: dict[str, Any]
-    provenance: dict[str, Any] = field(default_factory=dict)
-    partial: bool = False
-    cached: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        record = dataclasses.asdict(self)
-        record.pop("cached")
-        return record
-
-    @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> TrainResult:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in record.items() if k in fields})
-
-    def __repr__(self) -> str:
-        state = " (partial)" if self.partial else (" (cached)" if self.cached else "")
-        return (f"TrainResult{state}(name={self.name!r}, test_accuracy={self.test_accuracy:.3f}, "
-                f"epochs={len(self.history)}, params={self.params:,}, macs={self.macs:,}, "
-                f"wall_time_s={self.wall_time_s:.1f}, device={self.device!r})")
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite: the run is stopped and never stored."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,83 +100,61 @@ def one_cycle(progress: float, warmup: float = DEFAULT_WARMUP) -> float:
     return max(0.0, (1 - progress) / (1 - warmup))
 
 
-def final_eval_estimate(eval_seconds: float, train_seconds_per_image: float, test_images: int,
-                        tta: bool) -> float:
-    """Seconds to keep for the last evaluation under a time budget: the last measured evaluation
-    (doubled for flip averaging), or before any, a forward pass ≈ half a training step per image."""
-    passes = 2 if tta else 1
-    if eval_seconds > 0:
-        return (1 + passes) * eval_seconds + 0.2
-    return (1 + passes) * 0.5 * train_seconds_per_image * test_images + 0.5
+def final_eval_estimate(eval_seconds_per_image: float, train_seconds_per_image: float, images: int) -> float:
+    """Seconds to keep under a time budget for the evaluations still to come (``images`` forward passes):
+    the measured time per image, or before any evaluation, half a training step per image."""
+    if eval_seconds_per_image > 0:
+        return eval_seconds_per_image * images + 0.2
+    return 0.5 * train_seconds_per_image * images + 0.5
 
 
 def reset_parameters(model: nn.Module, seed: int) -> None:
     """Fresh weights: ``torch.manual_seed(seed)``, then the model's own ``reset_parameters()`` if it
-    has one (e.g. SqueezeNet's Kaiming initialisation), else that of every submodule which has one,
-    so a run depends on the architecture and the seed only."""
+    has one (e.g. SqueezeNet's Kaiming initialisation), else that of every submodule which has one; and
+    every BatchNorm's running mean, variance and batch count back to their initial values. So a run
+    depends on the architecture and the seed only, whether the model object is new or reused (the model
+    is first moved back to the CPU in the default memory layout, where a new model is initialised: the
+    random numbers drawn depend on both)."""
+    checks.non_negative_int("seed", seed)
+    model.to("cpu", memory_format=torch.contiguous_format)
     torch.manual_seed(seed)
     if callable(getattr(model, "reset_parameters", None)):
         model.reset_parameters()
-        return
-    for module in model.modules():
-        if callable(getattr(module, "reset_parameters", None)):
-            module.reset_parameters()
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _git_commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                             text=True, timeout=10).stdout.strip()
-        # results/ is what runs write, not code: a run after another run is not "dirty"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":(exclude)data/results"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (sha + ("-dirty" if dirty else "")) if sha else "unknown"
-
-
-def _command() -> str:
-    """How this run was started, without machine-specific paths."""
-    if "ipykernel" in sys.modules:
-        command = "notebook cell"
     else:
-        parts = []
-        for arg in sys.argv:
-            try:
-                arg = str(Path(arg).resolve().relative_to(REPO_ROOT)) if Path(arg).exists() else arg
-            except (ValueError, OSError):
-                arg = Path(arg).name
-            parts.append(arg)
-        command = " ".join(["python"] + parts)
-    prefix = os.environ.get("COURSE_COMMAND")
-    return f"{prefix}: {command}" if prefix else command
+        for module in model.modules():
+            if callable(getattr(module, "reset_parameters", None)):
+                module.reset_parameters()
+    for module in model.modules():
+        if callable(getattr(module, "reset_running_stats", None)):
+            module.reset_running_stats()
 
 
-def _device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+def _flag(name: str, value: object) -> bool:
+    """Return ``value`` if it is True or False, else raise ``ValueError`` ("no", 1 and None are refused)."""
+    if value is not True and value is not False:
+        hint = " (a toggle button? pass its .value)" if hasattr(value, "value") else ""
+        raise ValueError(f"{name}={value!r} must be True or False{hint}")
+    return value
 
 
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return path.name
+def _finite_positive(name: str, value: object) -> float:
+    """Return ``value`` if it is a finite real number > 0, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}={value!r} must be a finite positive number")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------------------------
 @torch.no_grad()
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500,
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 500,
              tta: bool = False, amp: torch.dtype | None = None) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) on uint8 ``images``; with ``tta``, logits of x and its mirror are averaged."""
+    _flag("tta", tta)
+    checks.positive_int("batch_size", batch_size)
+    if len(labels) == 0 or len(images) != len(labels):
+        raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) must be non-empty and of equal length")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -219,105 +173,185 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
 
 
 # ---------------------------------------------------------------------------------------------
-# Cache
+# Live view
 # ---------------------------------------------------------------------------------------------
-def _cache_paths(cache_dir: Path, name: str) -> tuple[Path, Path]:
-    return cache_dir / f"{name}.json", cache_dir / f"{name}.pt"
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (where a display handle can update a figure in place)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
 
 
-def _save(result: TrainResult, model: nn.Module, cache_dir: Path, max_weights_bytes: int) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    json_path, pt_path = _cache_paths(cache_dir, result.name)
-    state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
-    weight_bytes = sum(v.numel() * v.element_size() for v in state.values())
-    if weight_bytes <= max_weights_bytes:
-        torch.save(state, pt_path)
-        result.provenance["weights"] = pt_path.name
-    elif pt_path.exists():
-        pt_path.unlink()
-    json_path.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+class _LiveCurves:
+    """One figure, loss and accuracy against epoch, redrawn in place after every epoch through an
+    IPython display handle; the committed run of the same name, if any, is drawn dashed for reference."""
 
-
-def _load_cached(model: nn.Module, config: dict[str, Any], cache_dir: Path, name: str,
-                 on_mismatch: str) -> TrainResult | None:
-    """The stored result if its configuration matches, else None (after saying why) or ValueError."""
-    json_path, pt_path = _cache_paths(cache_dir, name)
-    if not json_path.exists():
-        return None
-    record = json.loads(json_path.read_text())
-    stored = record.get("config", {})
-    if config_hash(stored) != config_hash(config):
-        changed = sorted(k for k in set(stored) | set(config) if stored.get(k) != config.get(k))
-        message = (f"the stored result {_display_path(json_path)} was trained with a different "
-                   f"configuration ({', '.join(changed)} changed)")
-        if on_mismatch == "raise":
-            raise ValueError(f"{message}; pass retrain=True to replace it")
-        print(f"Retraining: {message}.")
-        return None
-    result = TrainResult.from_dict(record)
-    result.cached = True
-    if pt_path.exists():
-        state = torch.load(pt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    prov = result.provenance
-    print(f"Cached result from {_display_path(json_path)} (trained on {result.device}, "
-          f"{prov.get('date', '?')[:10]}, commit {prov.get('commit', '?')}); retrain=True trains live.")
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Live curve
-# ---------------------------------------------------------------------------------------------
-class _LivePlot:
-    """Loss and accuracy curves, redrawn in place after every epoch (in a notebook)."""
-
-    def __init__(self, title: str) -> None:
-        import matplotlib.pyplot as plt
+    def __init__(self, title: str, epochs: int | None, curve_images: int, reference: list[dict] | None) -> None:
         from IPython.display import display
+        from matplotlib.figure import Figure
 
-        self.fig, (self.ax_loss, self.ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
-        self.title = title
-        plt.close(self.fig)
-        self.handle = display(self.fig, display_id=True)
+        self.title, self.epochs, self.reference = title, epochs, reference or []
+        self.test_label = f"test (first {curve_images:,} images)"
+        self.figure = Figure(figsize=(10, 3.6))
+        self.ax_loss, self.ax_acc = self.figure.subplots(1, 2)
+        self.handle = display(self._image(), display_id=True)
+
+    def _image(self) -> Any:
+        import io
+
+        from IPython.display import Image
+
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=80)
+        return Image(data=buffer.getvalue(), format="png")
 
     def update(self, history: list[dict[str, float]]) -> None:
-        epochs = [h["epoch"] for h in history]
+        from matplotlib.ticker import MaxNLocator
+
         for ax in (self.ax_loss, self.ax_acc):
             ax.clear()
-        self.ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
-        self.ax_loss.plot(epochs, [h["test_loss"] for h in history], label="test")
-        self.ax_acc.plot(epochs, [100 * h["train_accuracy"] for h in history], label="train")
-        self.ax_acc.plot(epochs, [100 * h["test_accuracy"] for h in history], label="test")
-        self.ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title=f"{self.title}: loss")
-        self.ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{self.title}: accuracy")
+        for rows, style, train_label, test_label in (
+                (self.reference, "--", "train (committed run)", "test (committed run)"),
+                (history, "-", "train", self.test_label)):
+            if not rows:
+                continue
+            epochs = [r["epoch"] for r in rows]
+            test_acc = [100 * r.get("curve_test_accuracy", r.get("test_accuracy", math.nan)) for r in rows]
+            self.ax_loss.plot(epochs, [r["train_loss"] for r in rows], style, color="tab:blue", label=train_label)
+            self.ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in rows], style, color="tab:blue",
+                             label=train_label)
+            self.ax_acc.plot(epochs, test_acc, style, color="tab:orange", label=test_label)
+        self.ax_loss.set(xlabel="epoch", ylabel="training loss", title=f"{self.title}: loss")
+        self.ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{self.title}: accuracy", ylim=(0, 100))
+        last = self.epochs or max((r["epoch"] for r in history), default=1)
         for ax in (self.ax_loss, self.ax_acc):
-            ax.legend()
-        self.fig.tight_layout()
-        if self.handle is not None:
-            self.handle.update(self.fig)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlim(0.5, max(last, 1) + 0.5)
+            ax.legend(fontsize="small")
+        self.figure.tight_layout()
+        self.handle.update(self._image())
+
+
+def _committed_history(name: str | None) -> list[dict] | None:
+    """The per-epoch history of the committed run ``name`` (any configuration), or None."""
+    if name is None:
+        return None
+    try:
+        record = read_record(COMMITTED_RESULTS_DIR, name)
+    except StoredRunError:
+        return None
+    return record.get("history") if record else None
+
+
+def _gap_note(final: float, history: list[dict], tta: bool, curve_images: int, test_images: int) -> str | None:
+    """One line that explains why the final accuracy differs from the last point of the curve."""
+    if not history or (not tta and curve_images == test_images):
+        return None
+    how = ("averaging each image's logits with its mirror image's (test-time augmentation)" if tta
+           else "without averaging")
+    return (f"Note: the final test accuracy {100 * final:.1f} % is measured on all {test_images:,} test images, {how}; "
+            f"the curve's last point ({100 * history[-1]['curve_test_accuracy']:.1f} %) on the first "
+            f"{curve_images:,} images without averaging.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Stored runs
+# ---------------------------------------------------------------------------------------------
+def _store_label(folder: Path) -> str:
+    if folder == LOCAL_RESULTS_DIR:
+        return "your local store of live runs"
+    if folder == COMMITTED_RESULTS_DIR:
+        return "the committed results"
+    return "cache_dir"
+
+
+def _load_stored(model: nn.Module, config: dict[str, Any], stores: list[Path], name: str, on_mismatch: str,
+                 weights_needed: bool) -> TrainResult | None:
+    """The first stored run (in ``stores`` order) with this configuration and intact weights, loaded into
+    ``model``; else None after one line saying why (or ValueError with ``on_mismatch="raise"``)."""
+    reasons = []
+    for folder in stores:
+        record = read_record(folder, name)
+        if record is None:
+            continue
+        path = json_path(folder, name)
+        if config_hash(record["config"]) != config_hash(config):
+            reasons.append((path, describe_mismatch(record["config"], config)))
+            continue
+        state, why = read_weights(folder, record)
+        if state is None and (weights_needed or record.get("weights") is not None):
+            reasons.append((path, why))
+            continue
+        if state is not None:
+            try:
+                model.load_state_dict(state)
+            except RuntimeError as error:
+                raise StoredRunError(f"the weights of {display_path(path)} do not fit the model ({error}): "
+                                     "delete it or pass retrain=True") from None
+        result = TrainResult.from_dict(record)
+        result.cached, result.store = True, display_path(folder)
+        prov = result.provenance
+        weights = "" if state is not None else "; no weights stored, the model keeps its initial weights"
+        print(f"Cached result from {display_path(path)} ({_store_label(folder)}: trained on {result.device}, "
+              f"{str(prov.get('date', '?'))[:10]}, commit {prov.get('commit', '?')}{weights}); "
+              "retrain=True trains live.")
+        return result
+    if not reasons:
+        return None
+    path, reason = reasons[0]
+    if on_mismatch == "raise":
+        raise ValueError(f"The stored run {display_path(path)} is not this run: {reason}. "
+                         "Pass retrain=True to train and replace it, or delete the file.")
+    print(f"Retraining {name}: {reason} ({display_path(path)}).")
+    return None
+
+
+def _save(result: TrainResult, model: nn.Module, folder: Path, max_weights_bytes: int) -> None:
+    """Store the finished run; if that fails (read-only folder, Ctrl-C, not a folder...) say so in one
+    line and keep going: the caller still gets its result."""
+    try:
+        path = save_run(result, model, folder, max_weights_bytes=max_weights_bytes)
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001  (the run itself is finished and returned)
+        print(f"Warning: the run is finished but could not be stored in {display_path(folder)} "
+              f"({type(error).__name__}: {error}); the result is returned, not stored.")
+        return
+    result.store = display_path(folder)
+    note = " (git-ignored; data/results/ is unchanged)" if folder == LOCAL_RESULTS_DIR else ""
+    print(f"Stored {result.name} in {display_path(path)}{note}.")
 
 
 # ---------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------
-def _validate(model, data, name, epochs, budget_s, lr, batch_size, seed, device, precision, on_mismatch,
-              step_hook, epoch_hook) -> None:
+def _validate(model, data, name, epochs, budget_s, lr, batch_size, seed, weight_decay, label_smoothing,
+              device, precision, on_mismatch, step_hook, epoch_hook, cache_dir, max_weights_bytes,
+              flags: dict[str, object]) -> None:
     if not isinstance(model, nn.Module):
         raise ValueError(f"model={type(model).__name__} must be a torch.nn.Module instance")
     if not isinstance(data, CIFAR10Data):
         raise ValueError(f"data={type(data).__name__} must be a CIFAR10Data from course_utils.data.load_cifar10()")
-    if name is not None and (not isinstance(name, str) or not name
+    if name is not None and (not isinstance(name, str) or not name or name.startswith(".")
                              or not all(c.isalnum() or c in "_-." for c in name)):
-        raise ValueError(f"name={name!r} must be a non-empty string of letters, digits, '_', '-', '.'")
+        raise ValueError(f"name={name!r} must be a non-empty string of letters, digits, '_', '-', '.' "
+                         "(not starting with '.')")
     if epochs is not None and budget_s is not None:
         raise ValueError(f"epochs={epochs} and budget_s={budget_s} are exclusive: give one of them")
     if epochs is not None:
         checks.positive_int("epochs", epochs)
     if budget_s is not None:
-        checks.positive_number("budget_s", budget_s)
-    checks.positive_number("lr", lr)
+        _finite_positive("budget_s", budget_s)
+    _finite_positive("lr", lr)
     checks.positive_int("batch_size", batch_size)
     checks.non_negative_int("seed", seed)
+    if (isinstance(weight_decay, bool) or not isinstance(weight_decay, Real) or not math.isfinite(weight_decay)
+            or weight_decay < 0):
+        raise ValueError(f"weight_decay={weight_decay!r} must be a finite non-negative number")
+    checks.fraction("label_smoothing", label_smoothing)
+    for flag_name, value in flags.items():
+        _flag(flag_name, value)
     if device is not None and not (isinstance(device, str) and (device == "cpu" or device.startswith("cuda"))):
         raise ValueError(f"device={device!r} must be None (automatic), 'cpu' or 'cuda[:N]'")
     if precision not in ("auto", "fp32", "bf16"):
@@ -327,49 +361,67 @@ def _validate(model, data, name, epochs, budget_s, lr, batch_size, seed, device,
     for hook_name, hook in (("step_hook", step_hook), ("epoch_hook", epoch_hook)):
         if hook is not None and not callable(hook):
             raise ValueError(f"{hook_name}={hook!r} must be callable or None")
+    if cache_dir is not None and not isinstance(cache_dir, (str, Path)):
+        raise ValueError(f"cache_dir={cache_dir!r} must be None (the default stores) or a folder path")
+    checks.non_negative_int("max_weights_bytes", max_weights_bytes)
 
 
-def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: int | None = None,
-          seed: int = 0, retrain: bool = False, device: str | None = None,
+def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: int | None = None, *,
+          seed: int = 0, retrain: bool = False, live_plot: bool = False, budget_s: float | None = None,
+          lr: float = DEFAULT_LR, batch_size: int = DEFAULT_BATCH_SIZE, weight_decay: float = DEFAULT_WEIGHT_DECAY,
+          label_smoothing: float = DEFAULT_LABEL_SMOOTHING, tta: bool = True,
           step_hook: Callable[[nn.Module, int, int], None] | None = None,
           epoch_hook: Callable[[nn.Module, int], dict[str, float] | None] | None = None,
-          live_plot: bool = False, budget_s: float | None = None, lr: float = DEFAULT_LR,
-          batch_size: int = DEFAULT_BATCH_SIZE, weight_decay: float = DEFAULT_WEIGHT_DECAY,
-          label_smoothing: float = DEFAULT_LABEL_SMOOTHING, tta: bool = True, precision: str = "auto",
-          reset: bool = True, cache_dir: str | Path | None = None, on_mismatch: str = "retrain",
-          progress: bool = True, max_weights_bytes: int = MAX_WEIGHTS_BYTES) -> TrainResult:
+          device: str | None = None, precision: str = "auto", reset: bool = True,
+          cache_dir: str | Path | None = None, on_mismatch: str = "retrain", progress: bool = True,
+          max_weights_bytes: int = MAX_WEIGHTS_BYTES) -> TrainResult:
     """Train ``model`` on ``data`` for ``epochs`` (default ``DEFAULT_EPOCHS``) or ``budget_s`` seconds.
 
-    With a ``name``, the finished run is cached in ``cache_dir`` (default ``data/results/``) under a key
-    made of the architecture (``repr(model)``), the recipe (epochs, lr, batch size, ...), the seed and
-    the data's identity; a matching cached run is returned at once with its weights loaded into
-    ``model``. ``retrain=True`` (or ``COURSE_RETRAIN=1``) trains anyway; a stored run with another
-    configuration is retrained (``on_mismatch="retrain"``) or refused (``on_mismatch="raise"``).
+    With a ``name``, a fixed-epoch run is stored (see ``course_utils.runs``), and a stored run with the
+    same key (architecture, code of every module class and hook, recipe, seed, data, and with
+    ``reset=False`` the starting weights) is returned at once with its weights loaded into ``model``.
+    Where from and where to:
 
+    - ``cache_dir=None`` (notebooks): looks in ``data/local-results/`` (your live runs) and then in
+      ``data/results/`` (the committed runs); saves to ``data/local-results/``, or to ``data/results/``
+      when the environment variable ``COURSE_RESULTS=committed`` is set (``make notebooks``, sweeps).
+    - ``cache_dir=folder``: looks in and saves to that folder only.
+
+    ``retrain=True`` (or ``COURSE_RETRAIN=1``) trains anyway. A stored run that does not match is
+    retrained with one line saying why (``on_mismatch="retrain"``) or refused (``on_mismatch="raise"``).
+    If storing fails, the finished result is returned all the same, with a warning.
+
+    ``live_plot=True`` draws loss and accuracy per epoch in one figure updated in place (in a notebook;
+    elsewhere it shows nothing), with the committed run of the same name dashed for reference.
     ``step_hook(model, step, total_steps)`` runs before every optimiser step (``total_steps`` is an
     estimate under ``budget_s``); ``epoch_hook(model, epoch)`` may return extra metrics for ``history``.
-    ``budget_s`` counts from this call: set-up, training and the final evaluation all fit in it.
+    ``budget_s`` counts from this call: set-up, training and the final evaluation all fit in it (budget
+    runs are never stored). A NaN or infinite loss raises ``TrainingDiverged``.
     """
-    called_at = time.perf_counter()
-    _validate(model, data, name, epochs, budget_s, lr, batch_size, seed, device, precision, on_mismatch,
-              step_hook, epoch_hook)
-    checks.fraction("label_smoothing", label_smoothing)
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
-        raise ValueError(f"weight_decay={weight_decay!r} must be a non-negative number")
+    called_at = _clock()
+    _validate(model, data, name, epochs, budget_s, lr, batch_size, seed, weight_decay, label_smoothing, device,
+              precision, on_mismatch, step_hook, epoch_hook, cache_dir, max_weights_bytes,
+              {"retrain": retrain, "live_plot": live_plot, "tta": tta, "reset": reset, "progress": progress})
     if epochs is None and budget_s is None:
         epochs = DEFAULT_EPOCHS
     device = device or default_device()
-    cache_dir = Path(cache_dir) if cache_dir is not None else RESULTS_DIR
+    retrain = retrain or retrain_requested()
+    save_folder = Path(cache_dir) if cache_dir is not None else write_store()
+    stores = [Path(cache_dir)] if cache_dir is not None else read_stores()
+    curve_images = min(CURVE_TEST_IMAGES, len(data.test_labels))
 
     config = {
-        "name": name, "model": repr(model), "epochs": epochs, "budget_s": budget_s, "lr": lr,
-        "batch_size": batch_size, "weight_decay": weight_decay, "label_smoothing": label_smoothing,
-        "momentum": 0.9, "nesterov": True, "warmup": DEFAULT_WARMUP, "augment": "crop4+flip",
-        "tta": tta, "reset": reset, "seed": seed, "data": data.identity,
+        "name": name, "model": repr(model), "code": code_fingerprints(model, {"step_hook": step_hook,
+                                                                          "epoch_hook": epoch_hook}),
+        "epochs": epochs, "budget_s": budget_s, "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay,
+        "label_smoothing": label_smoothing, "momentum": 0.9, "nesterov": True, "warmup": DEFAULT_WARMUP,
+        "augment": "crop4+flip", "tta": tta, "reset": reset, "seed": seed, "data": data.identity,
+        "curve_test_images": curve_images,
+        "initial_weights": None if reset else weights_fingerprint(model),
     }
-    retrain = retrain or os.environ.get("COURSE_RETRAIN", "") not in ("", "0")
     if name is not None and budget_s is None and not retrain:
-        cached = _load_cached(model, config, cache_dir, name, on_mismatch)
+        weights_needed = weights_bytes(model) <= max_weights_bytes
+        cached = _load_stored(model, config, stores, name, on_mismatch, weights_needed)
         if cached is not None:
             return cached
 
@@ -378,27 +430,31 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
     cost = count(model, (1, 3, 32, 32))
     model.to(device, memory_format=torch.channels_last)
     amp = autocast_dtype(device, precision, model)
-    result = _fit(model, data, config, device, amp, step_hook, epoch_hook, live_plot, progress, called_at)
+    plot = None
+    if live_plot and _in_notebook():
+        plot = _LiveCurves(name or "training", epochs, curve_images, _committed_history(name))
+    result = _fit(model, data, config, device, amp, step_hook, epoch_hook, plot, progress, called_at)
     result.params, result.macs = cost.params, cost.macs
-    result.provenance = {
-        "command": _command(), "device": _device_name(device),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "commit": _git_commit(), "torch": torch.__version__, "precision": str(amp or torch.float32),
-        "config_hash": config_hash(config), "data_source": data.source,
-    }
+    result.provenance = provenance(device) | {"precision": str(amp or torch.float32),
+                                              "config_hash": config_hash(config), "data_source": data.source}
     if result.partial:
-        print(f"Interrupted after {len(result.history)} epoch(s): partial result, not cached.")
-    elif name is not None and budget_s is None:
-        _save(result, model, cache_dir, max_weights_bytes)
+        print(f"Interrupted after {len(result.history)} epoch(s): partial result, not stored.")
+        return result
+    if progress:
+        note = _gap_note(result.test_accuracy, result.history, tta, curve_images, len(data.test_labels))
+        if note:
+            print(note)
+    if name is not None and budget_s is None:
+        _save(result, model, save_folder, max_weights_bytes)
     return result
 
 
 def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: str, amp: torch.dtype | None,
-         step_hook, epoch_hook, live_plot: bool, progress: bool, start: float) -> TrainResult:
-    """The training loop proper (no caching): returns a full or, after Ctrl-C, partial record."""
+         step_hook, epoch_hook, plot: _LiveCurves | None, progress: bool, start: float) -> TrainResult:
+    """The training loop proper (no storing): returns a full or, after Ctrl-C, partial record."""
     from tqdm.auto import tqdm
 
-    seed, batch_size, budget_s = config["seed"], config["batch_size"], config["budget_s"]
+    seed, batch_size, budget_s, tta = config["seed"], config["batch_size"], config["budget_s"], config["tta"]
     generator = torch.Generator().manual_seed(seed)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -408,45 +464,58 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
     train_images = data.train_images.to(device)
     train_labels = data.train_labels.to(device)
+    curve_images = config["curve_test_images"]
+    curve_x, curve_y = data.test_images[:curve_images], data.test_labels[:curve_images]
+    test_images = len(data.test_labels)
+    final_passes = test_images * (2 if tta else 1)
     n = len(train_labels)
     steps_per_epoch = n // batch_size           # drop the last incomplete batch: BN needs real batches
     if steps_per_epoch < 1:
         raise ValueError(f"batch_size={batch_size} must not exceed the {n} training images")
     epochs = config["epochs"]
     total_steps = epochs * steps_per_epoch if epochs else None
-    plot = _LivePlot(config["name"] or "training") if live_plot else None
+    label = config["name"] or "train"
 
     history: list[dict[str, float]] = []
-    step, partial, final_acc, eval_seconds, step_seconds, step_start = 0, False, None, 0.0, 0.0, start
-    bar = tqdm(total=total_steps, desc=config["name"] or "train", unit="step", disable=not progress,
-               leave=True)
+    step, partial, eval_per_image, step_seconds, step_start = 0, False, 0.0, 0.0, start
+    bar = tqdm(total=total_steps, desc=label, unit="step", disable=not progress, leave=True)
     model.train()
     try:
         epoch = 0
         while True:
             epoch += 1
+            bar.set_description(f"{label} · epoch {epoch}/{epochs}" if epochs else f"{label} · epoch {epoch}")
             order = torch.randperm(n, generator=generator).to(device)
             augmented = random_crop_flip(train_images, generator)
             loss_sum, correct, seen, done = 0.0, 0, 0, False
             for i in range(steps_per_epoch):
-                elapsed = time.perf_counter() - start
+                elapsed = _clock() - start
                 if total_steps is not None:
                     progress_frac = step / total_steps
-                else:   # budget: schedule by the clock, keeping time for the last evaluation
-                    reserve = final_eval_estimate(eval_seconds, step_seconds / batch_size,
-                                                  len(data.test_labels), config["tta"])
+                else:   # budget: schedule by the clock, keeping time for the evaluations still to come
+                    reserve = final_eval_estimate(eval_per_image, step_seconds / batch_size,
+                                                  curve_images + final_passes)
                     progress_frac = elapsed / max(budget_s - reserve, 1e-3)
                     if progress_frac >= 1:
+                        if step == 0:
+                            raise ValueError(f"budget_s={budget_s} is too small for one training step and the "
+                                             f"final evaluation (about {reserve:.1f} s on {device})")
                         done = True
                         break
+                lr = config["lr"] * one_cycle(progress_frac, config["warmup"])
                 for group in optimizer.param_groups:
-                    group["lr"] = config["lr"] * one_cycle(progress_frac, config["warmup"])
+                    group["lr"] = lr
                 idx = order[i * batch_size:(i + 1) * batch_size]
                 x = normalize(augmented[idx]).contiguous(memory_format=torch.channels_last)
                 y = train_labels[idx]
                 with torch.autocast(torch.device(device).type, dtype=amp or torch.bfloat16, enabled=amp is not None):
                     logits = model(x)
                     loss = loss_fn(logits.float(), y)
+                loss_value = loss.item()
+                if not math.isfinite(loss_value):
+                    raise TrainingDiverged(
+                        f"Training diverged: the loss is {loss_value} at epoch {epoch}, step {step + 1} "
+                        f"(learning rate {lr:.4g}, peak lr={config['lr']}). Try a smaller lr; nothing was stored.")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if step_hook is not None:
@@ -454,9 +523,9 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
                     step_hook(model, step, estimate)
                 optimizer.step()
                 step += 1
-                now = time.perf_counter()
+                now = _clock()
                 step_seconds, step_start = (now - step_start if step > 1 else step_seconds), now
-                loss_sum += loss.item() * len(y)
+                loss_sum += loss_value * len(y)
                 correct += (logits.argmax(1) == y).sum().item()
                 seen += len(y)
                 bar.update(1)
@@ -464,20 +533,19 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
                     bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", refresh=False)
             last = done or (epochs is not None and epoch >= epochs)
             if seen:
-                eval_start = time.perf_counter()
-                test_loss, test_acc = evaluate(model, data.test_images, data.test_labels, amp=amp)
-                if last and config["tta"]:
-                    final_acc = evaluate(model, data.test_images, data.test_labels, amp=amp, tta=True)[1]
-                eval_seconds = time.perf_counter() - eval_start
+                eval_start = _clock()
+                curve_loss, curve_acc = evaluate(model, curve_x, curve_y, amp=amp)
+                eval_seconds = _clock() - eval_start
+                eval_per_image = eval_seconds / curve_images
                 step_start += eval_seconds
                 row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
-                       "test_loss": test_loss, "test_accuracy": test_acc,
-                       "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start}
+                       "curve_test_loss": curve_loss, "curve_test_accuracy": curve_acc,
+                       "lr": optimizer.param_groups[0]["lr"], "seconds": _clock() - start}
                 if epoch_hook is not None:
                     row.update(epoch_hook(model, epoch) or {})
                 history.append(row)
                 bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row['train_accuracy']:.3f}",
-                                test=f"{test_acc:.3f}")
+                                test=f"{curve_acc:.3f}")
                 if plot is not None:
                     plot.update(history)
             if last:
@@ -486,18 +554,19 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
         partial = True
     finally:
         bar.close()
-    wall = time.perf_counter() - start
     if partial:
         try:
             final_acc = evaluate(model, data.test_images, data.test_labels, amp=amp)[1]
         except KeyboardInterrupt:
-            final_acc = history[-1]["test_accuracy"] if history else float("nan")
-    elif final_acc is None:
-        final_acc = history[-1]["test_accuracy"] if history else float("nan")
+            final_acc = history[-1]["curve_test_accuracy"] if history else float("nan")
+    else:
+        final_acc = evaluate(model, data.test_images, data.test_labels, amp=amp, tta=tta)[1]
+    wall = _clock() - start
     model.eval()
     return TrainResult(name=config["name"], test_accuracy=final_acc, history=history, params=0, macs=0,
                        wall_time_s=wall, device=device, seed=seed, config=config, partial=partial)
 
 
-__all__ = ["train", "TrainResult", "evaluate", "DEFAULT_EPOCHS", "default_device", "one_cycle",
-           "reset_parameters", "RESULTS_DIR"]
+__all__ = ["train", "evaluate", "reset_parameters", "TrainResult", "TrainingDiverged", "StoredRunError",
+           "retrain_switch", "retrain_requested", "DEFAULT_EPOCHS", "CURVE_TEST_IMAGES", "RESULTS_DIR",
+           "COMMITTED_RESULTS_DIR", "LOCAL_RESULTS_DIR", "default_device", "one_cycle"]

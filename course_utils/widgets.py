@@ -7,11 +7,11 @@ no flicker, no pile of plots, and it works in JupyterLab, Notebook and VS Code a
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import ipywidgets as widgets
 import numpy as np
+import pandas as pd
 import PIL.Image
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -19,9 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from . import checks
-from .cost import (Cost, conv2d_cost, costs_table, decomposed_conv_cost, depthwise_conv_cost,
-                   depthwise_separable_cost, fire_cost, grouped_conv_cost, human, inverted_residual_cost,
-                   shift_conv_cost)
+from .cost import Cost, costs_table, human
+from .operators import ACCOUNTING, OPERATORS, LayerShape
 
 
 class LiveFigure:
@@ -69,58 +68,28 @@ class LiveFigure:
 # ---------------------------------------------------------------------------------------------
 # The cost explorer
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LayerShape:
-    """The knobs of the explorer: kernel (k, l), channels, depth multiplier D, groups G, size H×W,
-    and MobileNetV2's expansion t. Every operator maps C_in maps of H×W to C_out maps of H×W."""
-
-    k: int = 3
-    l: int = 3
-    c_in: int = 64
-    c_out: int = 64
-    d: int = 1
-    groups: int = 4
-    h: int = 32
-    w: int = 32
-    t: int = 6
-
-
-def _fire(s: LayerShape) -> Cost:
-    """Fire replacing a 3×3 layer of width C_out: squeeze to C_out/8, half 1×1 and half 3×3 expands."""
-    e3 = s.c_out // 2
-    return fire_cost(s.c_in, max(1, s.c_out // 8), s.c_out - e3, e3, s.h, s.w)
-
-
-# Each entry: (what it computes, formula of its MACs per output position).
-OPERATORS: dict[str, tuple[Callable[[LayerShape], Cost], str]] = {
-    "standard k×l": (lambda s: conv2d_cost(s.k, s.l, s.c_in, s.c_out, s.h, s.w), "k·l·C_in·C_out"),
-    "decomposed (k,1)+(1,l)": (lambda s: decomposed_conv_cost(s.k, s.l, s.c_in, s.c_out, s.h, s.w),
-                               "k·C_in·C_out + l·C_out²"),
-    "grouped (G groups)": (lambda s: grouped_conv_cost(s.k, s.l, s.c_in, s.c_out, s.groups, s.h, s.w),
-                           "k·l·C_in·C_out / G"),
-    "depthwise (×D)": (lambda s: depthwise_conv_cost(s.k, s.l, s.c_in, s.d, s.h, s.w), "k·l·C_in·D"),
-    "depthwise-separable": (lambda s: depthwise_separable_cost(s.k, s.l, s.c_in, s.c_out, s.h, s.w, s.d,
-                                                               batchnorm=False),
-                            "k·l·C_in·D + D·C_in·C_out"),
-    "Fire (s=C_out/8)": (_fire, "C_in·s + s·e1 + 9·s·e3"),
-    "inverted residual (t)": (lambda s: inverted_residual_cost(s.c_in, s.c_out, s.h, s.w, 1, s.t),
-                              "t·C_in² + 9·t·C_in + t·C_in·C_out (+BN)"),
-    "shift + 1×1": (lambda s: shift_conv_cost(s.c_in, s.c_out, s.h, s.w), "C_in·C_out"),
-}
-
-
 def decade_limits(low: float, high: float) -> tuple[float, float]:
     """Axis limits rounded out to whole powers of ten, so small slider moves keep the same axes."""
     return 10.0 ** np.floor(np.log10(max(low, 1))), 10.0 ** np.ceil(np.log10(max(high, 10)))
 
 
 def operator_costs(shape: LayerShape, operators: Sequence[str] | None = None) -> dict[str, Cost]:
-    """Whole-layer cost of each chosen operator for one H×W input (see ``OPERATORS``)."""
+    """Whole-layer cost of each chosen operator (names of the registry ``OPERATORS``) for one H×W input,
+    counted as ``ACCOUNTING`` says: convolutions only, no biases, no BatchNorm."""
     names = list(OPERATORS) if operators is None else list(operators)
     unknown = [n for n in names if n not in OPERATORS]
     if unknown:
         raise ValueError(f"operators={unknown!r} must be among {list(OPERATORS)}")
-    return {name: OPERATORS[name][0](shape) for name in names}
+    return {name: OPERATORS[name].cost(shape) for name in names}
+
+
+def operator_table(shape: LayerShape, operators: Sequence[str] | None = None) -> pd.DataFrame:
+    """The explorer's table: one row per operator (by label) with its formula, params, MACs, FLOPs and
+    the MACs ratio to the first row."""
+    costs = operator_costs(shape, operators)
+    table = costs_table({OPERATORS[name].label: cost for name, cost in costs.items()})
+    table.insert(0, "MACs per position", [OPERATORS[name].formula for name in costs])
+    return table
 
 
 SLIDERS: dict[str, tuple[str, Sequence[int]]] = {
@@ -139,16 +108,16 @@ SLIDERS: dict[str, tuple[str, Sequence[int]]] = {
 class CostExplorer:
     """Sliders for the layer shape; bars of MACs and parameters for each operator, updated in place.
 
-    >>> explorer = CostExplorer(operators=["standard k×l", "decomposed (k,1)+(1,l)"], knobs=["k", "l", "c_in"],
+    >>> explorer = CostExplorer(operators=["standard", "decomposed"], knobs=["k", "l", "c_in"],
     ...                         same_channels=True)
     >>> explorer  # displays the sliders, the figure and the table
 
     ``same_channels=True`` ties C_out to C_in (the slides' C_in = C_out case).
     """
 
-    def __init__(self, operators: Sequence[str] | None = None, knobs: Sequence[str] | None = None,
+    def __init__(self, *, operators: Sequence[str] | None = None, knobs: Sequence[str] | None = None,
                  same_channels: bool = False, **initial: int) -> None:
-        self.same_channels = same_channels
+        self.same_channels = checks.boolean("same_channels", same_channels)
         if same_channels and knobs is not None and "c_out" in knobs:
             raise ValueError("knobs=[..., 'c_out'] cannot be used with same_channels=True (C_out follows C_in)")
         self.operators = list(OPERATORS) if operators is None else list(operators)
@@ -160,6 +129,7 @@ class CostExplorer:
         self.shape = self._shape_from(initial)
         self.sliders = {knob: self._slider(knob) for knob in knobs}
         self.table = widgets.HTML()
+        self.note = widgets.HTML(f"<p><i>{ACCOUNTING}</i></p>")
         figure = self._make_figure()
         animated = [self.title, *self.bars_macs, *self.bars_params, *self.labels_macs, *self.labels_params]
         self.live = LiveFigure(figure, animated=animated)
@@ -168,7 +138,7 @@ class CostExplorer:
             slider.observe(lambda change: self.update(), names="value")
         grid = widgets.GridBox(list(self.sliders.values()),
                                layout=widgets.Layout(grid_template_columns="repeat(3, 33%)"))
-        self.widget = widgets.VBox([grid, self.live.widget, self.table])
+        self.widget = widgets.VBox([grid, self.live.widget, self.note, self.table])
 
     def _shape_from(self, values: dict[str, int]) -> LayerShape:
         values = dict(values)
@@ -198,7 +168,7 @@ class CostExplorer:
         y = np.arange(len(self.operators))
         self.bars_macs = self.ax_macs.barh(y, np.ones(len(y)), color="tab:blue")
         self.bars_params = self.ax_params.barh(y, np.ones(len(y)), color="tab:orange")
-        self.ax_macs.set_yticks(y, self.operators)
+        self.ax_macs.set_yticks(y, [OPERATORS[name].label for name in self.operators])
         self.ax_macs.invert_yaxis()
         for ax, what in ((self.ax_macs, "MACs for the whole layer"), (self.ax_params, "parameters")):
             ax.set_title(what.split()[0])
@@ -227,7 +197,7 @@ class CostExplorer:
         self.shape = self._shape_from({**self.shape.__dict__, **current})
         costs = self.costs()
         self._draw(costs)
-        self.table.value = self._table_html(costs)
+        self.table.value = self._table_html()
 
     def _draw(self, costs: dict[str, Cost]) -> None:
         s = self.shape
@@ -248,9 +218,8 @@ class CostExplorer:
         self.title.set_text(",  ".join(settings))
         self.live.refresh(full=axes_changed)  # new axis limits: redraw the axes too
 
-    def _table_html(self, costs: dict[str, Cost]) -> str:
-        table = costs_table(costs)
-        table.insert(0, "MACs per position", [OPERATORS[name][1] for name in costs])
+    def _table_html(self) -> str:
+        table = operator_table(self.shape, self.operators)
         return table.to_html(float_format=lambda v: f"{v:.3f}", formatters={
             "params": "{:,}".format, "MACs": "{:,}".format, "FLOPs": "{:,}".format})
 

@@ -101,3 +101,31 @@ def test_every_slider_changes_what_the_explorer_shows():
         before = explorer.text.value
         control.value = value
         assert explorer.text.value != before, control.description
+
+
+def test_explorer_axis_stays_fixed_so_the_bars_move():
+    explorer = ScoreExplorer({"small": Cost(100_000, 10_000_000), "big": (5_600_000, 280_000_000)})
+    limits = explorer.ax.get_xlim()
+    widths = [bar.get_width() for bar in explorer.bars]
+    explorer.p_s.value = 0.5                       # structured pruning halves both terms
+    assert explorer.ax.get_xlim() == limits
+    assert [bar.get_width() for bar in explorer.bars] == pytest.approx([w / 2 for w in widths])
+    explorer.q_w.value, explorer.q_a.value = 8, 8  # fewer bits: shorter bars on the same axis
+    assert explorer.ax.get_xlim() == limits
+    assert all(bar.get_width() < w / 2 for bar, w in zip(explorer.bars, widths))
+    assert max(widths) < limits[1]                 # the unpruned bars fit, with room for their labels
+
+
+def test_explorer_axis_rescales_for_another_model():
+    explorer = ScoreExplorer({"small": Cost(100_000, 10_000_000), "big": (5_600_000, 280_000_000)})
+    small = explorer.ax.get_xlim()
+    explorer.p_s.value = 0.5
+    explorer.choice.value = "big"
+    assert explorer.ax.get_xlim()[1] == pytest.approx(small[1] * 28)   # its MAC term is 28× larger
+    explorer.macs.value = 560_000_000               # typed counts size the axis as well
+    assert explorer.ax.get_xlim()[1] == pytest.approx(small[1] * 56)
+
+
+def test_explorer_model_names_are_not_cut_off():
+    explorer = ScoreExplorer({"a model with a long name": (1, 1)})
+    assert explorer.choice.layout.width == explorer.p_s.layout.width   # as wide as the sliders

@@ -16,6 +16,8 @@ from course_utils.layers import DepthwiseSeparableConv2d, Fire, InvertedResidual
 from course_utils.models.layer_table import layer_table, leaf_costs
 from course_utils.models.mobilenet import (MOBILENET_V1_TABLE, make_divisible, mobilenet_v1, mobilenet_v1_cifar,
                                            mobilenet_v2, mobilenet_v2_cifar)
+from course_utils.models.baseline import baseline_cnn
+from course_utils.models.resnet20 import ResNet20Style
 from course_utils.models.squeezenet import squeezenet, squeezenet_cifar
 
 IMAGENET = (1, 3, 224, 224)
@@ -122,10 +124,10 @@ def params_without_batchnorm(model: nn.Module, input_size=IMAGENET) -> int:
 def v1_analytic_cost(width_mult: float, resolution: int = 224) -> tuple[int, int]:
     """(params with BN, MACs) from the layer table and course_utils.cost's formulas alone."""
     channels, size = int(32 * width_mult), resolution // 2
-    total = conv2d_cost(3, 3, 3, channels, size, size) + batchnorm_cost(channels)
+    total = conv2d_cost(3, 3, 3, channels, h_out=size, w_out=size) + batchnorm_cost(channels)
     for out, stride in MOBILENET_V1_TABLE:
         size = (size - 1) // stride + 1
-        total = total + depthwise_separable_cost(3, 3, channels, int(out * width_mult), size, size)
+        total = total + depthwise_separable_cost(3, 3, channels, int(out * width_mult), h_out=size, w_out=size)
         channels = int(out * width_mult)
     fc = channels * 1000
     return total.params + fc + 1000, total.macs + fc
@@ -238,3 +240,23 @@ def test_bad_arguments_raise_value_errors_that_name_them(make, words):
         make()
     for word in words:
         assert word in str(error.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every model refuses raw uint8 images (with the fix) and inputs that are not (N, 3, H, W)
+# ---------------------------------------------------------------------------------------------
+def small_models():
+    return {"baseline": baseline_cnn("standard", 0.25), "squeezenet": squeezenet_cifar(),
+            "mobilenet_v1": mobilenet_v1_cifar(0.25), "mobilenet_v2": mobilenet_v2_cifar(0.25),
+            "resnet20": ResNet20Style("standard", width=0.25, blocks=1)}
+
+
+@pytest.mark.parametrize("name", list(small_models()))
+def test_model_refuses_uint8_images_with_a_hint_to_normalize(name):
+    model = small_models()[name].eval()
+    with pytest.raises(ValueError, match=r"torch.uint8 must be floating point.*course_utils.data.normalize"):
+        model(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"add the batch dimension"):
+        model(torch.zeros(3, 32, 32))
+    with pytest.raises(ValueError, match="must have 3 channels"):
+        model(torch.zeros(2, 1, 32, 32))

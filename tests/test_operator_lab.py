@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from course_utils.cost import count
-from course_utils.layers.shift_attention import harden, sal_memory_words, to_shift_model
+from course_utils.layers.shift_attention import sal_memory_words
+from course_utils.models.sal import harden, to_shift_model
 from course_utils.models.operator_lab import (VARIANTS, deployed_cost, lab_model, memory_bytes,
                                               single_layer_operators)
 
@@ -54,7 +55,7 @@ def test_single_layer_operators_keep_the_shape():
 @pytest.mark.parametrize("call, match", [
     (lambda: lab_model("nope"), "variant='nope' must be one of"),
     (lambda: lab_model("shift", width=0), "width=0 must be a positive number"),
-    (lambda: single_layer_operators(4), "channels=4 must be at least 8"),
+    (lambda: single_layer_operators(4), "channels=4 must be a multiple of 8 and at least 8"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):

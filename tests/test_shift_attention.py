@@ -11,9 +11,10 @@ from torch import nn
 
 from course_utils.cost import count
 from course_utils.layers import ShiftAttentionConv2d
-from course_utils.layers.shift_attention import (ResNet20Style, geometric_temperature, harden, memory_words,
-                                                 one_hot_fraction, sal_memory_words, set_temperature,
-                                                 temperature_step_hook, to_shift_model)
+from course_utils.layers.shift_attention import sal_memory_words
+from course_utils.models.resnet20 import ResNet20Style
+from course_utils.models.sal import (geometric_temperature, harden, memory_words, one_hot_fraction, set_temperature,
+                                     temperature_step_hook, to_shift_model)
 
 
 def random_layer(c_in, c_out, k, stride, shared, bias, seed) -> ShiftAttentionConv2d:

@@ -39,3 +39,12 @@ def test_make_present_environment_selects_the_presenter_style(monkeypatch):
     monkeypatch.setenv("COURSE_PRESENTER", "1")
     assert style.apply() == style.PRESENTER
     assert mpl.rcParams["font.size"] == style.PRESENTER["font.size"]
+
+
+def test_a_presenter_figure_and_its_sliders_fit_a_1280x720_screen():
+    # make present on a 1280x720 screen shows a notebook output about 1070 px wide and 632 px tall
+    # (measured by tests/browser/test_present.py); a slider row takes about 40 px.
+    width_in, height_in = style.PRESENTER["figure.figsize"]
+    dpi = style.PRESENTER["figure.dpi"]
+    assert width_in * dpi <= 1060, "wider than the output area: the browser would shrink it, text included"
+    assert height_in * dpi + 3 * 40 <= 632, "a figure and three slider rows must fit the screen together"

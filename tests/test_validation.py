@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from course_utils import cost
 from course_utils.layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire,
-                                 InvertedResidual, Shift2d, ShiftConv2d)
+                                 InvertedResidual, Shift2d, ShiftAttentionConv2d, ShiftConv2d)
 
 CASES = [
     # (callable, expected words in the message)
@@ -14,13 +15,13 @@ CASES = [
     (lambda: DecomposedConv2d(8, 8, (3, 0)), ["kernel_size=(3, 0)", "positive"]),
     (lambda: DecomposedConv2d(8, 8, (3, 4)), ["kernel_size=4", "odd"]),
     (lambda: DecomposedConv2d(8, 8, stride=0), ["stride=0", "positive"]),
-    (lambda: Fire(64, 0, 64, 64), ["squeeze=0", "positive"]),
-    (lambda: Fire(64, 16, 64, 2.5), ["expand3x3=2.5", "integer"]),
+    (lambda: Fire(64, squeeze=0, expand1x1=64, expand3x3=64), ["squeeze=0", "positive"]),
+    (lambda: Fire(64, squeeze=16, expand1x1=64, expand3x3=2.5), ["expand3x3=2.5", "integer"]),
     (lambda: DepthwiseConv2d(16, depth_multiplier=0), ["depth_multiplier=0", "positive"]),
     (lambda: DepthwiseSeparableConv2d(16, 32, stride=0), ["stride=0", "positive"]),
     (lambda: DepthwiseSeparableConv2d(16, 32, kernel_size=-3), ["kernel_size=-3", "positive"]),
     (lambda: InvertedResidual(16, 16, expand_ratio=0), ["expand_ratio=0", "positive"]),
-    (lambda: InvertedResidual(16, 16, stride=0), ["stride=0", "positive"]),
+    (lambda: InvertedResidual(16, 16, stride=0), ["stride=0", "must be one of 1, 2"]),
     (lambda: InvertedResidual(4, 16, expand_ratio=0.1), ["expand_ratio=0.1", "hidden channel"]),
     (lambda: Shift2d(16, kernel_size=4), ["kernel_size=4", "odd"]),
     (lambda: Shift2d(0), ["channels=0", "positive"]),
@@ -46,7 +47,97 @@ def test_bad_argument_is_named_in_value_error(make, words):
 
 
 def test_shift_rejects_wrong_channel_count():
-    import torch
-
-    with pytest.raises(ValueError, match=r"must be \(N, 8, H, W\)"):
+    with pytest.raises(ValueError, match=r"must have 8 channels: \(N, 8, H, W\)"):
         Shift2d(8)(torch.zeros(1, 4, 5, 5))
+
+
+# ---------------------------------------------------------------------------------------------
+# Positional traps: numbers in the place nn.Conv2d's habits put them must raise, not build something else
+# ---------------------------------------------------------------------------------------------
+TRAPS = [
+    # DepthwiseConv2d has no output width: (32, 64, 3) once meant a 64×64 kernel, stride 3, padding 32.
+    (lambda: DepthwiseConv2d(32, 64, 3), TypeError),
+    # (32, 2): an even kernel turned 8×8 into 9×9.
+    (lambda: DepthwiseConv2d(32, 2), TypeError),
+    (lambda: DepthwiseConv2d(32, kernel_size=2), ValueError),
+    # InvertedResidual(32, 64, 6) meant t = 6 and built stride 6.
+    (lambda: InvertedResidual(32, 64, 6), ValueError),
+    # depthwise_conv_cost(3, 3, 32, 64) took 64 as D.
+    (lambda: cost.depthwise_conv_cost(3, 3, 32, 64), TypeError),
+    (lambda: cost.conv2d_cost(3, 3, 16, 32, 8, 8), TypeError),
+    (lambda: cost.inverted_residual_cost(16, 16, 8, 8), TypeError),
+    (lambda: cost.fire_cost(64, 16, 64, 64), TypeError),
+    (lambda: Fire(64, 16, 64, 64), TypeError),
+    (lambda: DepthwiseSeparableConv2d(16, 32, 3, 1, 2), TypeError),
+    (lambda: ShiftConv2d(16, 16, 3, 1, True), TypeError),
+    (lambda: DecomposedConv2d(16, 16, 3, 1, True), TypeError),
+    (lambda: ShiftConv2d(16, 16, kernel_size=2), ValueError),
+]
+
+
+@pytest.mark.parametrize("make, error", TRAPS, ids=range(len(TRAPS)))
+def test_positional_trap_raises(make, error):
+    with pytest.raises(error):
+        make()
+
+
+def test_inverted_residual_stride_must_be_1_or_2():
+    with pytest.raises(ValueError, match=r"stride=3 must be one of 1, 2"):
+        InvertedResidual(16, 16, 3)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: DecomposedConv2d(8, 8, bias="no"),
+    lambda: DepthwiseConv2d(8, bias="no"),
+    lambda: ShiftConv2d(8, 8, bias="no"),
+    lambda: cost.conv2d_cost(3, 3, 8, 8, bias="no"),
+    lambda: cost.depthwise_separable_cost(3, 3, 8, 8, batchnorm=1),
+])
+def test_bias_no_is_refused(make):
+    with pytest.raises(ValueError, match="must be True or False"):
+        make()
+
+
+# ---------------------------------------------------------------------------------------------
+# Every layer's forward refuses what is not an (N, C, H, W) float batch with its C
+# ---------------------------------------------------------------------------------------------
+def layers_of_8_channels():
+    return {
+        "DecomposedConv2d": DecomposedConv2d(8, 8),
+        "DepthwiseConv2d": DepthwiseConv2d(8),
+        "DepthwiseSeparableConv2d": DepthwiseSeparableConv2d(8, 8),
+        "Fire": Fire(8, squeeze=2, expand1x1=4, expand3x3=4),
+        "InvertedResidual": InvertedResidual(8, 8),
+        "Shift2d": Shift2d(8),
+        "ShiftConv2d": ShiftConv2d(8, 8),
+        "ShiftAttentionConv2d": ShiftAttentionConv2d(8, 8),
+    }
+
+
+@pytest.mark.parametrize("name", list(layers_of_8_channels()))
+def test_forward_refuses_a_3d_input(name):
+    layer = layers_of_8_channels()[name]
+    with pytest.raises(ValueError, match=r"must be 4-D \(N, 8, H, W\)"):
+        layer(torch.zeros(8, 16, 16))   # Fire used to concatenate along H and return (16, 16, 8)
+
+
+@pytest.mark.parametrize("name", list(layers_of_8_channels()))
+def test_forward_refuses_the_wrong_channel_count_and_uint8(name):
+    layer = layers_of_8_channels()[name]
+    with pytest.raises(ValueError, match="must have 8 channels"):
+        layer(torch.zeros(1, 4, 8, 8))
+    with pytest.raises(ValueError, match=r"course_utils.data.normalize"):
+        layer(torch.zeros(1, 8, 8, 8, dtype=torch.uint8))
+
+
+def test_shift_attention_temperature_must_be_finite():
+    with pytest.raises(ValueError, match="temperature=inf"):
+        ShiftAttentionConv2d(4, 4, temperature=float("inf"))
+    with pytest.raises(ValueError, match="temperature=inf"):
+        ShiftAttentionConv2d(4, 4).set_temperature(float("inf"))
+    with pytest.raises(ValueError, match="temperature=nan"):
+        ShiftAttentionConv2d(4, 4, temperature=float("nan"))
+    with pytest.raises(TypeError):
+        ShiftAttentionConv2d(4, 4, 3, 1, True)      # shared is keyword-only
+    with pytest.raises(ValueError, match="bias='no'"):
+        ShiftAttentionConv2d(4, 4, bias="no")

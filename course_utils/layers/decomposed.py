@@ -19,7 +19,7 @@ class DecomposedConv2d(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int] = (3, 3),
-                 stride: int = 1, bias: bool = True) -> None:
+                 stride: int = 1, *, bias: bool = True) -> None:
         super().__init__()
         self.in_channels = checks.positive_int("in_channels", in_channels)
         self.out_channels = checks.positive_int("out_channels", out_channels)
@@ -27,6 +27,7 @@ class DecomposedConv2d(nn.Module):
         for size in self.kernel_size:
             checks.odd_positive_int("kernel_size", size)
         self.stride = checks.positive_int("stride", stride)
+        checks.boolean("bias", bias)
         k, l = self.kernel_size
         self.vertical = nn.Conv2d(in_channels, out_channels, (k, 1), stride=(stride, 1), padding=(k // 2, 0),
                                   bias=False)
@@ -34,6 +35,7 @@ class DecomposedConv2d(nn.Module):
                                     bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, self.in_channels)
         return self.horizontal(self.vertical(x))
 
     def cost(self, input_hw: tuple[int, int]) -> Cost:
@@ -41,5 +43,5 @@ class DecomposedConv2d(nn.Module):
         k, l = self.kernel_size
         h_out = conv_output_size(input_hw[0], k, self.stride, k // 2)
         w_out = conv_output_size(input_hw[1], l, self.stride, l // 2)
-        return decomposed_conv_cost(k, l, self.in_channels, self.out_channels, h_out, w_out,
+        return decomposed_conv_cost(k, l, self.in_channels, self.out_channels, h_out=h_out, w_out=w_out,
                                     bias=self.horizontal.bias is not None, w_mid=input_hw[1])

@@ -14,9 +14,10 @@ class Fire(nn.Module):
     out = concat(ReLU(conv1x1(s)), ReLU(conv3x3(s))),  s = ReLU(conv1x1(x))
     MACs per position = C_in·s + s·e1 + 9·s·e3, against 9·C_in·(e1 + e3) for a 3×3 conv of the
     same output width. The savings come from few squeeze maps (s < e1 + e3) and few 3×3 filters.
+    The three widths are keyword-only: ``Fire(64, squeeze=16, expand1x1=64, expand3x3=64)``.
     """
 
-    def __init__(self, in_channels: int, squeeze: int, expand1x1: int, expand3x3: int) -> None:
+    def __init__(self, in_channels: int, *, squeeze: int, expand1x1: int, expand3x3: int) -> None:
         super().__init__()
         self.in_channels = checks.positive_int("in_channels", in_channels)
         self.squeeze_channels = checks.positive_int("squeeze", squeeze)
@@ -35,11 +36,13 @@ class Fire(nn.Module):
         return self.expand1x1_channels + self.expand3x3_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, self.in_channels)
         s = self.squeeze_activation(self.squeeze(x))
         return torch.cat([self.expand1x1_activation(self.expand1x1(s)),
                           self.expand3x3_activation(self.expand3x3(s))], dim=1)
 
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params and MACs for one (C_in, H, W) input (spatial size is kept)."""
-        return fire_cost(self.in_channels, self.squeeze_channels, self.expand1x1_channels,
-                         self.expand3x3_channels, *input_hw)
+        h, w = input_hw
+        return fire_cost(self.in_channels, squeeze=self.squeeze_channels, expand1x1=self.expand1x1_channels,
+                         expand3x3=self.expand3x3_channels, h_out=h, w_out=w)

@@ -8,7 +8,7 @@ from .. import checks
 from ..cost import Cost, expanded_channels, inverted_residual_cost
 
 
-def conv_bn_relu6(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+def conv_bn_relu6(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, *,
                   groups: int = 1) -> nn.Sequential:
     """Conv (no bias) + BatchNorm + ReLU6, the unit MobileNetV2 is built from."""
     return nn.Sequential(
@@ -26,13 +26,15 @@ class InvertedResidual(nn.Module):
     C_in = C_out. The projection has no ReLU: the bottleneck is linear, since a ReLU on few
     channels would destroy information. With t = 1 the expansion conv is left out (as in the paper).
     MACs = H·W·C_in·t·C_in + H'·W'·9·t·C_in + H'·W'·t·C_in·C_out.
+    The stride is 1 or 2, as in the paper; the expansion t is keyword-only
+    (``InvertedResidual(32, 64, 2, expand_ratio=6)``), so ``InvertedResidual(32, 64, 6)`` raises.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, expand_ratio: float = 6) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *, expand_ratio: float = 6) -> None:
         super().__init__()
         self.in_channels = checks.positive_int("in_channels", in_channels)
         self.out_channels = checks.positive_int("out_channels", out_channels)
-        self.stride = checks.positive_int("stride", stride)
+        self.stride = checks.one_of("stride", stride, (1, 2))
         self.expand_ratio = checks.positive_number("expand_ratio", expand_ratio)
         hidden = expanded_channels(in_channels, expand_ratio)
         self.use_residual = stride == 1 and in_channels == out_channels
@@ -47,9 +49,11 @@ class InvertedResidual(nn.Module):
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, self.in_channels)
         return x + self.conv(x) if self.use_residual else self.conv(x)
 
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params (BatchNorm included) and MACs for one (C_in, H, W) input."""
-        return inverted_residual_cost(self.in_channels, self.out_channels, *input_hw,
+        h, w = input_hw
+        return inverted_residual_cost(self.in_channels, self.out_channels, h_in=h, w_in=w,
                                       stride=self.stride, expand_ratio=self.expand_ratio)

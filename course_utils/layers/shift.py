@@ -110,8 +110,7 @@ class Shift2d(nn.Module):
         self._frozen_groups: Groups = tuple(self.groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.channels:
-            raise ValueError(f"input shape {tuple(x.shape)} must be (N, {self.channels}, H, W)")
+        checks.image_batch(x, self.channels)
         return _ShiftFunction.apply(x, self._frozen_groups)
 
     def offsets(self) -> torch.Tensor:
@@ -134,19 +133,21 @@ class ShiftConv2d(nn.Module):
     params = MACs per position = C_in·C_out, whatever k is.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, *,
                  bias: bool = False) -> None:
         super().__init__()
         checks.positive_int("out_channels", out_channels)
+        checks.boolean("bias", bias)
         self.stride = checks.positive_int("stride", stride)
         self.shift = Shift2d(in_channels, kernel_size)
         self.pointwise = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, self.shift.channels)
         return self.pointwise(self.shift(x))
 
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params and MACs for one (C_in, H, W) input."""
         h_out, w_out = (conv_output_size(size, 1, self.stride) for size in input_hw)
-        return shift_conv_cost(self.shift.channels, self.pointwise.out_channels, h_out, w_out,
+        return shift_conv_cost(self.shift.channels, self.pointwise.out_channels, h_out=h_out, w_out=w_out,
                                bias=self.pointwise.bias is not None)

@@ -8,7 +8,7 @@ with the kernel A ⊙ W, where
     A[d, c, :] = softmax( T · a[d, c, :] / std(a[d, c, :]) )        (softmax over the k² taps)
 
 and the temperature T grows during training (geometric schedule 20 → 70 in the authors' code,
-driven here by :func:`temperature_step_hook`). As T grows each slice of A becomes one-hot: only one
+driven by :func:`course_utils.models.sal.temperature_step_hook`). As T grows each slice of A becomes one-hot: only one
 tap of each k×k slice survives. :meth:`ShiftAttentionConv2d.harden` replaces A by its one-hot argmax
 and :meth:`~ShiftAttentionConv2d.to_shift` rebuilds the same function from shifts and 1×1
 convolutions only:
@@ -31,7 +31,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, conv2d_cost, conv_output_size
-from .shift import Shift2d, shift_channels
+from .shift import shift_channels
 
 INITIAL_TEMPERATURE = 20.0
 FINAL_TEMPERATURE = 70.0
@@ -57,7 +57,7 @@ def sal_memory_words(in_channels: int, out_channels: int, kernel_size: int = 3, 
 class ShiftAttentionConv2d(nn.Module):
     """k×k convolution (padding k//2) whose kernel is A ⊙ W, A = softmax(T·a/std(a)) over the k² taps."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, *,
                  shared: bool = False, bias: bool = False,
                  temperature: float = INITIAL_TEMPERATURE) -> None:
         super().__init__()
@@ -65,9 +65,8 @@ class ShiftAttentionConv2d(nn.Module):
         self.out_channels = checks.positive_int("out_channels", out_channels)
         self.kernel_size = checks.odd_positive_int("kernel_size", kernel_size)
         self.stride = checks.positive_int("stride", stride)
-        if not isinstance(shared, bool):
-            raise ValueError(f"shared={shared!r} must be True or False")
-        self.shared = shared
+        self.shared = checks.boolean("shared", shared)
+        checks.boolean("bias", bias)
         self.initial_temperature = float(checks.positive_number("temperature", temperature))
         taps = kernel_size * kernel_size
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
@@ -106,6 +105,7 @@ class ShiftAttentionConv2d(nn.Module):
         return self.attention_map().view(-1, self.in_channels, k, k) * self.weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, self.in_channels)
         return F.conv2d(x, self.kernel(), self.bias, self.stride, self.kernel_size // 2)
 
     def one_hot_fraction(self, threshold: float = 0.99) -> float:
@@ -151,7 +151,8 @@ class ShiftAttentionConv2d(nn.Module):
         h_out, w_out = (conv_output_size(size, self.kernel_size, self.stride, self.kernel_size // 2)
                         for size in input_hw)
         k = self.kernel_size
-        dense = conv2d_cost(k, k, self.in_channels, self.out_channels, h_out, w_out, bias=self.bias is not None)
+        dense = conv2d_cost(k, k, self.in_channels, self.out_channels, h_out=h_out, w_out=w_out,
+                            bias=self.bias is not None)
         return Cost(params=dense.params + self.attention.numel(), macs=dense.macs)
 
     def memory_words(self) -> float:
@@ -191,6 +192,7 @@ class ShiftedPointwise(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c_out, c_in = self.weight.shape
+        checks.image_batch(x, c_in)
         out = None
         for tap, dy, dx in self.offsets:
             moved = shift_channels(x, [(0, c_in, dy, dx)])
@@ -229,135 +231,8 @@ class ChannelShift(nn.Module):
             self.groups.append((first, end, *_tap_offset(tap, kernel_size)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, len(self.order))
         return shift_channels(x.index_select(1, self.order), self.groups)
 
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         return Cost(params=0, macs=0)
-
-
-# --- temperature schedule -------------------------------------------------------------------
-def sal_layers(model: nn.Module) -> list[ShiftAttentionConv2d]:
-    return [m for m in model.modules() if isinstance(m, ShiftAttentionConv2d)]
-
-
-def set_temperature(model: nn.Module, temperature: float) -> None:
-    """Set T in every ShiftAttentionConv2d of ``model``."""
-    for layer in sal_layers(model):
-        layer.set_temperature(temperature)
-
-
-def geometric_temperature(step: int, total_steps: int, start: float = INITIAL_TEMPERATURE,
-                          end: float = FINAL_TEMPERATURE) -> float:
-    """T(step) = start · (end/start)^(step/(total_steps − 1)): ×(end/start)^(1/(total−1)) every step."""
-    checks.non_negative_int("step", step)
-    checks.positive_int("total_steps", total_steps)
-    checks.positive_number("start", start)
-    checks.positive_number("end", end)
-    progress = min(step / max(total_steps - 1, 1), 1.0)
-    return start * (end / start) ** progress
-
-
-def temperature_step_hook(model: nn.Module, step: int, total_steps: int) -> None:
-    """``train(..., step_hook=temperature_step_hook)``: anneal T geometrically 20 → 70."""
-    set_temperature(model, geometric_temperature(step, total_steps))
-
-
-def harden(model: nn.Module) -> nn.Module:
-    """Harden every SAL layer of ``model`` (in place); returns the model."""
-    for layer in sal_layers(model):
-        layer.harden()
-    return model
-
-
-def one_hot_fraction(model: nn.Module, threshold: float = 0.99) -> float:
-    """Fraction of all SAL attention slices in ``model`` that are one-hot (max ≥ threshold)."""
-    layers = sal_layers(model)
-    if not layers:
-        raise ValueError("model has no ShiftAttentionConv2d layer")
-    with torch.no_grad():
-        peaks = torch.cat([layer.attention_map().amax(-1).flatten() for layer in layers])
-    return (peaks >= checks.fraction("threshold", threshold)).float().mean().item()
-
-
-def to_shift_model(model: nn.Module) -> nn.Module:
-    """Replace (in place) every hardened SAL submodule by its :meth:`to_shift` module; returns the model."""
-    for name, child in list(model.named_children()):
-        if isinstance(child, ShiftAttentionConv2d):
-            setattr(model, name, child.to_shift())
-        else:
-            to_shift_model(child)
-    return model
-
-
-# --- a ResNet-20-style CIFAR network --------------------------------------------------------
-def _conv3x3(kind: str, in_channels: int, out_channels: int, stride: int) -> nn.Module:
-    if kind == "sal":
-        return ShiftAttentionConv2d(in_channels, out_channels, 3, stride)
-    if kind == "shift":
-        return nn.Sequential(Shift2d(in_channels, 3), nn.Conv2d(in_channels, out_channels, 1, stride, bias=False))
-    return nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
-
-
-class BasicBlock(nn.Module):
-    """He et al.'s CIFAR block: conv3×3 → BN → ReLU → conv3×3 → BN, + shortcut (1×1 conv + BN when
-    the shape changes), ReLU. ``kind``: 'standard', 'sal' (both 3×3 are SALs) or 'shift' (shift + 1×1)."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int, kind: str) -> None:
-        super().__init__()
-        self.conv1 = _conv3x3(kind, in_channels, out_channels, stride)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = _conv3x3(kind, out_channels, out_channels, 1)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                          nn.BatchNorm2d(out_channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-
-class ResNet20Style(nn.Module):
-    """CIFAR ResNet: 3×3 stem (always standard) → 3 stages of ``blocks`` BasicBlocks with
-    width·(16, 32, 64) channels, strides 1, 2, 2 → global average pool → linear. blocks=3 is ResNet-20."""
-
-    def __init__(self, kind: str = "standard", width: float = 1.0, blocks: int = 3, num_classes: int = 10) -> None:
-        super().__init__()
-        if kind not in ("standard", "sal", "shift"):
-            raise ValueError(f"kind={kind!r} must be 'standard', 'sal' or 'shift'")
-        checks.positive_number("width", width)
-        checks.positive_int("blocks", blocks)
-        checks.positive_int("num_classes", num_classes)
-        self.kind = kind
-        channels = [max(1, round(width * c)) for c in (16, 32, 64)]
-        self.stem = nn.Sequential(nn.Conv2d(3, channels[0], 3, 1, 1, bias=False), nn.BatchNorm2d(channels[0]),
-                                  nn.ReLU(inplace=True))
-        layers, in_channels = [], channels[0]
-        for stage, out_channels in enumerate(channels):
-            for i in range(blocks):
-                layers.append(BasicBlock(in_channels, out_channels, 2 if stage > 0 and i == 0 else 1, kind))
-                in_channels = out_channels
-        self.layers = nn.Sequential(*layers)
-        self.classifier = nn.Linear(in_channels, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(F.adaptive_avg_pool2d(self.layers(self.stem(x)), 1).flatten(1))
-
-
-def memory_words(model: nn.Module) -> float:
-    """Model memory in 32-bit words, the paper's way: every parameter is one word, except that a
-    SAL layer counts its hardened size (kept weights + tap indices; the attention logits are
-    training-only) and a fixed shift costs nothing."""
-    total = 0.0
-    for module in model.modules():
-        if isinstance(module, ShiftAttentionConv2d):
-            total += module.memory_words()
-        elif isinstance(module, ShiftedPointwise):
-            total += sal_memory_words(module.weight.shape[1], module.weight.shape[0], module.kernel_size)
-            total += 0 if module.bias is None else module.bias.numel()
-        elif isinstance(module, ChannelShift):
-            total += len(module.order) * index_bits(module.kernel_size) / 32
-        else:
-            total += sum(p.numel() for p in module.parameters(recurse=False))
-    return total

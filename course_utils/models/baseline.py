@@ -7,19 +7,16 @@ Session-5 operator, so every notebook trains the *same* network with a different
     (blocks that keep the shape get an identity shortcut, x + block(x), as in a ResNet)
 
 A block builder is a function ``(in_channels, out_channels, stride) -> nn.Module`` that returns the
-operator *with* its normalisation and activation. Add one with a single line:
-``BLOCKS["sal"] = lambda c_in, c_out, stride: ...`` (or ``register_block("sal", builder)``).
+operator *with* its normalisation and activation. The builders come from the operator registry
+(``course_utils.operators``); ``register_block(name, builder)`` adds one for an experiment.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
+import torch
 from torch import nn
 
 from .. import checks
-from ..layers import DecomposedConv2d, DepthwiseSeparableConv2d, Fire, InvertedResidual, ShiftConv2d
-
-BlockBuilder = Callable[[int, int, int], nn.Module]
+from ..operators import BlockBuilder, blocks, conv_bn_relu
 
 # The layer table: (output channels, stride) of each body block, at width 1.0.
 # 32×32 → 16×16 → 8×8 → 4×4; channels double when the resolution halves.
@@ -35,52 +32,8 @@ STAGES: tuple[tuple[int, int], ...] = (
 )
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
-    """The standard block: 3×3 conv (no bias) → BatchNorm → ReLU.  MACs per position: 9·C_in·C_out."""
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
-
-
-def decomposed_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
-    """3×1 then 1×3 conv → BatchNorm → ReLU.  MACs per position: 3·C_in·C_out + 3·C_out²."""
-    return nn.Sequential(DecomposedConv2d(in_channels, out_channels, 3, stride, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
-
-
-def depthwise_separable_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Module:
-    """3×3 depthwise + BN + ReLU → 1×1 pointwise + BN + ReLU.  MACs per position: 9·C_in + C_in·C_out."""
-    return DepthwiseSeparableConv2d(in_channels, out_channels, 3, stride)
-
-
-def fire_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
-    """Fire (squeeze to C_out/8, expand half 1×1, half 3×3) → BatchNorm; a 2×2 max-pool for stride 2."""
-    squeeze = max(1, out_channels // 8)
-    layers: list[nn.Module] = [Fire(in_channels, squeeze, out_channels // 2, out_channels - out_channels // 2),
-                               nn.BatchNorm2d(out_channels)]
-    if stride > 1:
-        layers.append(nn.MaxPool2d(stride))
-    return nn.Sequential(*layers)
-
-
-def inverted_residual_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Module:
-    """MobileNetV2's inverted residual, expansion t = 6 (BN inside, linear bottleneck)."""
-    return InvertedResidual(in_channels, out_channels, stride, expand_ratio=6)
-
-
-def shift_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
-    """Shift (free) → 1×1 conv → BatchNorm → ReLU.  MACs per position: C_in·C_out."""
-    return nn.Sequential(ShiftConv2d(in_channels, out_channels, 3, stride),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
-
-
-BLOCKS: dict[str, BlockBuilder] = {
-    "standard": conv_bn_relu,
-    "decomposed": decomposed_block,
-    "depthwise_separable": depthwise_separable_block,
-    "fire": fire_block,
-    "inverted_residual": inverted_residual_block,
-    "shift": shift_block,
-}
+# The body blocks, one per operator of the registry that has one (``course_utils.operators``).
+BLOCKS: dict[str, BlockBuilder] = blocks()
 
 
 def register_block(name: str, builder: BlockBuilder) -> None:
@@ -99,7 +52,7 @@ class Residual(nn.Module):
         super().__init__()
         self.block = block
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.block(x)
 
 
@@ -114,7 +67,7 @@ class BaselineCNN(nn.Module):
     With ``residual``, a block that keeps the shape (stride 1, C_in = C_out) gets a shortcut: x + block(x).
     """
 
-    def __init__(self, block: str = "standard", width: float = 1.0, num_classes: int = 10,
+    def __init__(self, block: str = "standard", width: float = 1.0, *, num_classes: int = 10,
                  stages: tuple[tuple[int, int], ...] = STAGES, stem_channels: int = STEM_CHANNELS,
                  residual: bool = True) -> None:
         super().__init__()
@@ -123,8 +76,7 @@ class BaselineCNN(nn.Module):
         checks.positive_number("width", width)
         checks.positive_int("num_classes", num_classes)
         checks.positive_int("stem_channels", stem_channels)
-        if not isinstance(residual, bool):
-            raise ValueError(f"residual={residual!r} must be True or False")
+        checks.boolean("residual", residual)
         if not stages:
             raise ValueError(f"stages={stages!r} must list at least one (channels, stride) pair")
         for channels, stride in stages:
@@ -147,13 +99,14 @@ class BaselineCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(channels, num_classes)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, 3)
         return self.classifier(self.pool(self.body(self.stem(x))).flatten(1))
 
 
-def baseline_cnn(block: str = "standard", width: float = 1.0, num_classes: int = 10) -> BaselineCNN:
+def baseline_cnn(block: str = "standard", width: float = 1.0, *, num_classes: int = 10) -> BaselineCNN:
     """The course baseline with ``block`` as its body operator (see ``BLOCKS``) at width multiplier ``width``."""
-    return BaselineCNN(block, width, num_classes)
+    return BaselineCNN(block, width, num_classes=num_classes)
 
 
 __all__ = ["BLOCKS", "STAGES", "STEM_CHANNELS", "BaselineCNN", "baseline_cnn", "register_block", "conv_bn_relu"]

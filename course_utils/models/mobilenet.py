@@ -118,6 +118,7 @@ class MobileNetV1(nn.Module):
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, 3)
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
 
 
@@ -202,6 +203,7 @@ class MobileNetV2(nn.Module):
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, 3)
         x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)  # global average pool
         return self.classifier(torch.flatten(x, 1))
 

@@ -22,30 +22,23 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, count
-from ..layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire, InvertedResidual, Shift2d,
-                      ShiftConv2d)
-from ..layers.shift_attention import (ShiftAttentionConv2d, harden, memory_words, one_hot_fraction,
-                                      temperature_step_hook)
-from .baseline import BLOCKS, BaselineCNN, register_block
-
-
-def sal_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
-    """Shift Attention Layer (3×3, A ⊙ W) → BatchNorm → ReLU; hardened, it is a learned shift + 1×1."""
-    return nn.Sequential(ShiftAttentionConv2d(in_channels, out_channels, 3, stride),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
-
-
-if "sal" not in BLOCKS:
-    register_block("sal", sal_block)
+from ..layers import Shift2d, ShiftAttentionConv2d
+from ..operators import OPERATORS, LayerShape, sal_block
+from .baseline import BaselineCNN
+from .sal import harden, memory_words, one_hot_fraction, temperature_step_hook
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One point of the lab: the body operator (a key of ``BLOCKS``), its width multiplier, a label."""
+    """One point of the lab: the body operator (a name in the registry ``course_utils.operators``) and
+    its width multiplier; its label is the registry's."""
 
     block: str
     width: float
-    label: str
+
+    @property
+    def label(self) -> str:
+        return OPERATORS[self.block].label
 
 
 # Widths: 1.0 (the course baseline itself) for every operator except the inverted residual, whose
@@ -55,13 +48,13 @@ class Variant:
 # the same deployed cost: fixed shifts against learned ones.
 VARIANTS: dict[str, Variant] = {
     v.block: v for v in (
-        Variant("standard", 1.0, "standard 3×3"),
-        Variant("decomposed", 1.0, "3×1 + 1×3"),
-        Variant("fire", 1.0, "Fire"),
-        Variant("depthwise_separable", 1.0, "depthwise-separable"),
-        Variant("inverted_residual", 0.5, "inverted residual t=6"),
-        Variant("shift", 1.0, "shift + 1×1"),
-        Variant("sal", 1.0, "SAL (hardened)"),
+        Variant("standard", 1.0),
+        Variant("decomposed", 1.0),
+        Variant("fire", 1.0),
+        Variant("depthwise_separable", 1.0),
+        Variant("inverted_residual", 0.5),
+        Variant("shift", 1.0),
+        Variant("sal", 1.0),
     )
 }
 
@@ -137,29 +130,27 @@ class Copy(nn.Module):
 
 
 def single_layer_operators(channels: int) -> dict[str, nn.Module]:
-    """One layer of each operator mapping ``channels`` maps to ``channels`` maps at stride 1 (for timing).
+    """One layer of each registry operator (``OPERATORS[name].layer``), mapping ``channels`` maps to
+    ``channels`` maps at stride 1, keyed by its label (for timing); then four reference points.
 
     The blocks (depthwise-separable, inverted residual, Fire) include their BatchNorm and activations;
-    the single convolutions have no bias. 'SAL (training)' is the dense A ⊙ W convolution,
-    'SAL (hardened)' its shift + 1×1 form (:meth:`ShiftAttentionConv2d.to_shift`), and 'copy' the floor.
+    the single convolutions have no bias. 'SAL (training)' is the dense A ⊙ W convolution it trains as,
+    'SAL (hardened)' its shift + 1×1 form (:meth:`ShiftAttentionConv2d.to_shift`); 'pointwise 1×1',
+    'shift alone' and 'copy' (reads and writes the tensor once: the memory floor) are references.
     """
     c = checks.positive_int("channels", channels)
-    if c < 8:
-        raise ValueError(f"channels={channels} must be at least 8 (Fire squeezes to channels/8)")
+    if c < 8 or c % 8:
+        raise ValueError(f"channels={channels} must be a multiple of 8 and at least 8 (Fire squeezes to "
+                         f"channels/8; the grouped conv has {LayerShape.groups} groups)")
     torch.manual_seed(0)
-    sal = ShiftAttentionConv2d(c, c, 3)
+    layers = {op.label: op.layer(c) for op in OPERATORS.values()}
+    sal_label = OPERATORS["sal"].label
+    layers[f"{sal_label} (training)"] = sal = layers.pop(sal_label)
     return {
-        "standard 3×3": nn.Conv2d(c, c, 3, padding=1, bias=False),
-        "3×1 + 1×3": DecomposedConv2d(c, c, 3, bias=False),
-        "depthwise 3×3": DepthwiseConv2d(c, 3),
+        **layers,
+        f"{sal_label} (hardened)": copy.deepcopy(sal).harden().to_shift(),
         "pointwise 1×1": nn.Conv2d(c, c, 1, bias=False),
-        "depthwise-separable": DepthwiseSeparableConv2d(c, c, 3),
-        "inverted residual t=6": InvertedResidual(c, c, 1, expand_ratio=6),
         "shift alone": Shift2d(c, 3),
-        "shift + 1×1": ShiftConv2d(c, c, 3),
-        "Fire": Fire(c, c // 8, c // 2, c - c // 2),
-        "SAL (training)": sal,
-        "SAL (hardened)": copy.deepcopy(sal).harden().to_shift(),
         "copy": Copy(),
     }
 

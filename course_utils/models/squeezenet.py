@@ -115,7 +115,7 @@ def build_features(table: tuple[Row, ...], in_channels: int = 3) -> tuple[nn.Seq
             modules.append(nn.MaxPool2d(row.kernel_size, row.stride, ceil_mode=True))
             names.append(row.name)
         else:
-            fire = Fire(channels, row.s1x1, row.e1x1, row.e3x3)
+            fire = Fire(channels, squeeze=row.s1x1, expand1x1=row.e1x1, expand3x3=row.e3x3)
             modules.append(fire)
             names.append(row.name)
             channels = fire.out_channels
@@ -152,6 +152,7 @@ class SqueezeNet(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        checks.image_batch(x, 3)
         return torch.flatten(self.classifier(self.features(x)), 1)
 
     def named_stages(self) -> list[tuple[str, nn.Module]]:

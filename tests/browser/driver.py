@@ -75,6 +75,7 @@ class LabServer:
     overrides: dict = field(default_factory=lambda: dict(TEST_OVERRIDES))  # JupyterLab settings overrides
     env: dict = field(default_factory=dict)  # extra environment for the server and its kernels
     user_settings: Path | None = None  # a folder of *.jupyterlab-settings to start from
+    custom_css: Path | None = None  # a custom.css to load (as `make present` does with --LabApp.custom_css)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -91,6 +92,9 @@ class LabServer:
         (settings / "overrides.json").write_text(json.dumps(self.overrides), encoding="utf-8")
         if self.user_settings is not None:
             shutil.copytree(self.user_settings, self.home / "user-settings")
+        if self.custom_css is not None:  # served from <JUPYTER_CONFIG_DIR>/custom/, as in `make present`
+            (self.home / "config" / "custom").mkdir(parents=True)
+            shutil.copyfile(self.custom_css, self.home / "config" / "custom" / "custom.css")
         env = {**os.environ,
                "JUPYTER_CONFIG_DIR": str(self.home / "config"),
                "JUPYTER_DATA_DIR": str(self.home / "data"),
@@ -110,6 +114,7 @@ class LabServer:
              f"--ServerApp.root_dir={self.root}", f"--LabApp.app_settings_dir={settings}",
              "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
              "--ServerApp.open_browser=False", "--LanguageServerManager.autodetect=False"]
+            + (["--LabApp.custom_css=True"] if self.custom_css is not None else [])
             + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
             cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -14,13 +14,13 @@ import io
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-def png(k: int) -> bytes:
-    figure = Figure(figsize=(4, 3))
+def png(k: int, size=(6, 2), dpi=60) -> bytes:
+    figure = Figure(figsize=size)
     ax = figure.subplots()
     ax.plot(range(10), [k * x for x in range(10)])
     ax.set_title(f"slope {k}")
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=60)
+    figure.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()"""
 
 GOOD_WIDGET = """\
@@ -52,6 +52,12 @@ class Missing(widgets.DOMWidget):
 
 Missing()"""
 
+# The good widget with a figure taller than a 1280x720 screen (10x9 in: an image widget is shown as
+# wide as the output area, about 1080 px, so 970 px tall at any dpi): the presenter
+# check must report that the figure and its slider cannot be seen together.
+TALL_FIGURE = GOOD_WIDGET.replace("image = widgets.Image(value=png(slider.value)",
+                                  "image = widgets.Image(value=png(slider.value, size=(10, 9))")
+
 RAISES = 'raise RuntimeError("this cell fails on purpose")'
 
 KINDS: dict[str, list[str]] = {
@@ -59,6 +65,7 @@ KINDS: dict[str, list[str]] = {
     "dead_slider": [SETUP, DEAD_SLIDER, 'print("done")'],
     "broken_widget": [SETUP, BROKEN_WIDGET, 'print("done")'],
     "error": [SETUP, RAISES, 'print("never reached")'],
+    "tall_figure": [SETUP, TALL_FIGURE, 'print("done")'],
 }
 
 

@@ -1,0 +1,191 @@
+"""The operator registry: every Session-5 operator, written once.
+
+Each entry of ``OPERATORS`` says, for one operator:
+
+* ``name``    — its key (``baseline_cnn(block=name)``, ``CostExplorer(operators=[name, ...])``);
+* ``label``   — how figures and tables name it;
+* ``formula`` — its MACs per output position, as the slides write them;
+* ``cost``    — its analytic cost for a :class:`LayerShape` (what the cost explorer draws);
+* ``layer``   — the bare operator mapping C maps to C maps, 3×3, stride 1 (the single-layer latency set);
+* ``block``   — ``(in_channels, out_channels, stride) -> nn.Module``: the operator *with* its
+  normalisation and activation, as the course baseline's body uses it (``None`` for an operator that
+  cannot map C_in maps to any C_out maps on its own: grouped and depthwise convolutions).
+
+The cost explorer (``course_utils.widgets``), the baseline's blocks (``models.baseline.BLOCKS``), the
+operator lab (``models.operator_lab.VARIANTS``) and the latency set (``single_layer_operators``) all read
+this table. Adding an operator is one entry here plus its layer file in ``course_utils/layers/``.
+
+Accounting (``cost``): the multiply-accumulates and the weights of the convolutions only, for every
+operator: no biases, no BatchNorm; a shift is free, and SAL is counted as deployed (hardened: a learned
+shift + 1×1 convolution, one weight per input/output pair).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from . import checks
+from .cost import (Cost, conv2d_cost, decomposed_conv_cost, depthwise_conv_cost, depthwise_separable_cost,
+                   fire_cost, fire_widths, grouped_conv_cost, inverted_residual_cost, shift_conv_cost)
+from .layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire, InvertedResidual,
+                     ShiftAttentionConv2d, ShiftConv2d)
+
+BlockBuilder = Callable[[int, int, int], nn.Module]
+
+ACCOUNTING = ("Counted the same way for every operator: multiply-accumulates (MACs) and weights of the "
+              "convolutions only (no biases, no BatchNorm); a shift is free, and SAL is counted hardened "
+              "(a learned shift + 1×1 convolution).")
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """The knobs of the cost explorer: kernel (k, l), channels, depth multiplier D, groups G, size H×W,
+    and MobileNetV2's expansion t. Every operator maps C_in maps of H×W to C_out maps of H×W (stride 1)."""
+
+    k: int = 3
+    l: int = 3
+    c_in: int = 64
+    c_out: int = 64
+    d: int = 1
+    groups: int = 4
+    h: int = 32
+    w: int = 32
+    t: int = 6
+
+
+# --- the blocks of the course baseline: operator + normalisation + activation ----------------
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """The standard block: 3×3 conv (no bias) → BatchNorm → ReLU.  MACs per position: 9·C_in·C_out."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+def decomposed_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """3×1 then 1×3 conv → BatchNorm → ReLU.  MACs per position: 3·C_in·C_out + 3·C_out²."""
+    return nn.Sequential(DecomposedConv2d(in_channels, out_channels, 3, stride, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+def depthwise_separable_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Module:
+    """3×3 depthwise + BN + ReLU → 1×1 pointwise + BN + ReLU.  MACs per position: 9·C_in + C_in·C_out."""
+    return DepthwiseSeparableConv2d(in_channels, out_channels, 3, stride)
+
+
+def fire_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """Fire (squeeze to C_out/8, expand half 1×1, half 3×3: :func:`fire_widths`) → BatchNorm;
+    a 2×2 max-pool for stride 2."""
+    squeeze, expand1x1, expand3x3 = fire_widths(out_channels)
+    layers: list[nn.Module] = [Fire(in_channels, squeeze=squeeze, expand1x1=expand1x1, expand3x3=expand3x3),
+                               nn.BatchNorm2d(out_channels)]
+    if stride > 1:
+        layers.append(nn.MaxPool2d(stride))
+    return nn.Sequential(*layers)
+
+
+def inverted_residual_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Module:
+    """MobileNetV2's inverted residual, expansion t = 6 (BN inside, linear bottleneck)."""
+    return InvertedResidual(in_channels, out_channels, stride, expand_ratio=6)
+
+
+def shift_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """Shift (free) → 1×1 conv → BatchNorm → ReLU.  MACs per position: C_in·C_out."""
+    return nn.Sequential(ShiftConv2d(in_channels, out_channels, 3, stride),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+def sal_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """Shift Attention Layer (3×3, A ⊙ W) → BatchNorm → ReLU; hardened, it is a learned shift + 1×1."""
+    return nn.Sequential(ShiftAttentionConv2d(in_channels, out_channels, 3, stride),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+# --- the costs the explorer draws (convolutions only, see ACCOUNTING) ------------------------
+def _standard_cost(s: LayerShape) -> Cost:
+    return conv2d_cost(s.k, s.l, s.c_in, s.c_out, h_out=s.h, w_out=s.w)
+
+
+def _decomposed_cost(s: LayerShape) -> Cost:
+    return decomposed_conv_cost(s.k, s.l, s.c_in, s.c_out, h_out=s.h, w_out=s.w)
+
+
+def _grouped_cost(s: LayerShape) -> Cost:
+    return grouped_conv_cost(s.k, s.l, s.c_in, s.c_out, groups=s.groups, h_out=s.h, w_out=s.w)
+
+
+def _depthwise_cost(s: LayerShape) -> Cost:
+    return depthwise_conv_cost(s.k, s.l, s.c_in, depth_multiplier=s.d, h_out=s.h, w_out=s.w)
+
+
+def _depthwise_separable_cost(s: LayerShape) -> Cost:
+    return depthwise_separable_cost(s.k, s.l, s.c_in, s.c_out, h_out=s.h, w_out=s.w, depth_multiplier=s.d,
+                                    batchnorm=False)
+
+
+def _fire_cost(s: LayerShape) -> Cost:
+    squeeze, expand1x1, expand3x3 = fire_widths(s.c_out)
+    return fire_cost(s.c_in, squeeze=squeeze, expand1x1=expand1x1, expand3x3=expand3x3, h_out=s.h, w_out=s.w,
+                     kernel_size=(s.k, s.l), bias=False)
+
+
+def _inverted_residual_cost(s: LayerShape) -> Cost:
+    return inverted_residual_cost(s.c_in, s.c_out, h_in=s.h, w_in=s.w, expand_ratio=s.t, kernel_size=(s.k, s.l),
+                                  batchnorm=False)
+
+
+def _shift_cost(s: LayerShape) -> Cost:
+    return shift_conv_cost(s.c_in, s.c_out, h_out=s.h, w_out=s.w)
+
+
+def _fire_layer(channels: int) -> Fire:
+    squeeze, expand1x1, expand3x3 = fire_widths(channels)
+    return Fire(channels, squeeze=squeeze, expand1x1=expand1x1, expand3x3=expand3x3)
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One row of the registry (see the module docstring)."""
+
+    name: str
+    label: str
+    formula: str
+    cost: Callable[[LayerShape], Cost]
+    layer: Callable[[int], nn.Module]
+    block: BlockBuilder | None = None
+
+
+OPERATORS: dict[str, Operator] = {op.name: op for op in (
+    Operator("standard", "standard conv", "k·l·C_in·C_out", _standard_cost,
+             lambda c: nn.Conv2d(c, c, 3, padding=1, bias=False), conv_bn_relu),
+    Operator("decomposed", "decomposed k×1 + 1×l", "k·C_in·C_out + l·C_out²", _decomposed_cost,
+             lambda c: DecomposedConv2d(c, c, 3, bias=False), decomposed_block),
+    Operator("grouped", "grouped conv", "k·l·C_in·C_out / G", _grouped_cost,
+             lambda c: nn.Conv2d(c, c, 3, padding=1, groups=LayerShape.groups, bias=False)),
+    Operator("depthwise", "depthwise conv", "k·l·C_in·D", _depthwise_cost,
+             lambda c: DepthwiseConv2d(c, kernel_size=3)),
+    Operator("depthwise_separable", "depthwise-separable", "k·l·C_in·D + D·C_in·C_out", _depthwise_separable_cost,
+             lambda c: DepthwiseSeparableConv2d(c, c, 3), depthwise_separable_block),
+    Operator("fire", "Fire", "C_in·s + s·e1 + k·l·s·e3  (s = C_out/8, e1 = e3 = C_out/2)", _fire_cost,
+             _fire_layer, fire_block),
+    Operator("inverted_residual", "inverted residual", "t·C_in² + k·l·t·C_in + t·C_in·C_out",
+             _inverted_residual_cost, lambda c: InvertedResidual(c, c, expand_ratio=6), inverted_residual_block),
+    Operator("shift", "shift + 1×1", "C_in·C_out", _shift_cost, lambda c: ShiftConv2d(c, c, 3), shift_block),
+    Operator("sal", "SAL", "C_in·C_out hardened (k·l·C_in·C_out while training)", _shift_cost,
+             lambda c: ShiftAttentionConv2d(c, c, 3), sal_block),
+)}
+
+
+def operator(name: str) -> Operator:
+    """The registry entry called ``name``, or a ``ValueError`` listing the names."""
+    return OPERATORS[checks.one_of("name", name, tuple(OPERATORS))]
+
+
+def blocks() -> dict[str, BlockBuilder]:
+    """The block builders of the operators that have one: ``{name: builder(in_channels, out_channels, stride)}``."""
+    return {name: op.block for name, op in OPERATORS.items() if op.block is not None}
+
+
+__all__ = ["ACCOUNTING", "LayerShape", "Operator", "OPERATORS", "operator", "blocks", "BlockBuilder",
+           "conv_bn_relu", "decomposed_block", "depthwise_separable_block", "fire_block", "inverted_residual_block",
+           "shift_block", "sal_block"]
