@@ -619,8 +619,8 @@ def draw_sal(fig_or_ax: Figure | Axes, module: ShiftAttentionConv2d, input_hw: t
                     if (dy, dx) != (0, 0):
                         canvas.ax.add_patch(FancyArrowPatch(centre, end, arrowstyle="-|>", mutation_scale=12,
                                                             linewidth=1.6, color="black", zorder=4))
-                    draw_label(canvas, x + cell / 2, y - cell - GAP / 2, f"{dy:+d},{dx:+d}", va="top",
-                               gid=f"offset:{d}:{c}")
+                    draw_label(canvas, x + cell / 2, y - cell - GAP / 2, f"{dy},{dx}", va="top",
+                               gid=f"offset:{d}:{c}", size="small")
     captions = [("dense conv", macs_text(dense.macs), "macs:dense"),
                 (f"softmax, T = {float(module.temperature):g}", "max per slice", None),
                 ("shift + 1×1 conv", macs_text(shift_macs), "macs:shift")]

@@ -131,7 +131,7 @@ def test_sal_numbers(figure_style, c_in, c_out, k, shared, size):
         assert shift_module.cost((size, size)).macs == hardened
     # Panel 3's offsets are the argmax taps.
     tap = int(module.chosen_taps()[0, 0])
-    assert texts["offset:0:0"] == [f"{tap // k - k // 2:+d},{tap % k - k // 2:+d}"]
+    assert texts["offset:0:0"] == [f"{tap // k - k // 2},{tap % k - k // 2}"]
 
 
 def test_draws_into_an_axes_too():
