@@ -23,12 +23,8 @@ notebook 04 plots.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
@@ -37,6 +33,7 @@ from torch import nn
 from course_utils.cost import count
 from course_utils.latency import measure_latency
 from course_utils.layers import DepthwiseConv2d, DepthwiseSeparableConv2d
+from course_utils.provenance import provenance
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "latency_batch_sweep.json"
@@ -66,25 +63,6 @@ def operators(channels: int) -> dict[str, tuple[nn.Module, int]]:
         "pointwise 1×1 conv": (nn.Conv2d(channels, channels, 1, bias=False), 1),
         "copy (memory floor)": (Copy(), 1),
     }
-
-
-def git_commit() -> str:
-    """Short hash of HEAD, with '-dirty' when tracked files differ from it."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True, cwd=REPO_ROOT).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True,
-                               cwd=REPO_ROOT).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"CPU ({platform.processor() or platform.machine()}), {torch.get_num_threads()} threads"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -133,13 +111,9 @@ def main(argv: list[str] | None = None) -> dict:
     # One operator on a one-element tensor: the dispatch overhead that every operator pays.
     dispatch_ms = measure_latency(nn.ReLU(), (1,), device=args.device,
                                   min_run_time=args.min_run_time)
-    command = ["python", "benchmarks/latency_batch_sweep.py",
-               *(argv if argv is not None else sys.argv[1:])]
     result = {
-        "benchmark": "latency_batch_sweep", "command": " ".join(command),
-        "device": device_name(args.device), "torch": torch.__version__,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "commit": git_commit(), "channels": c, "size": h, "pass": "forward (eval)",
+        "benchmark": "latency_batch_sweep", **provenance(args.device),
+        "channels": c, "size": h, "pass": "forward (eval)",
         "dtype": "float32", "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "dispatch_ms": round(dispatch_ms, 5), "measurements": measurements,
