@@ -195,7 +195,7 @@ class _LiveCurves:
 
         self.title, self.epochs, self.reference = title, epochs, reference or []
         self.test_label = f"test (first {curve_images:,} images)"
-        self.figure = Figure(figsize=(10, 3.6))
+        self.figure = Figure(figsize=(10, 3.6), layout="constrained")
         self.ax_loss, self.ax_acc = self.figure.subplots(1, 2)
         self.handle = display(self._image(), display_id=True)
 
@@ -231,7 +231,6 @@ class _LiveCurves:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlim(0.5, max(last, 1) + 0.5)
             ax.legend(fontsize="small")
-        self.figure.tight_layout()
         self.handle.update(self._image())
 
 
