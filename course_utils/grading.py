@@ -210,4 +210,28 @@ def check_block(student: object, reference: nn.Module, *, input_shape: Sequence[
     return Verdict(True, f"✅ Correct: {success}")
 
 
-__all__ = ["Verdict", "check_value", "check_choice", "check_block", "copy_weights", "describe_weight"]
+def build_student_block(block_class: object, *args: int, **kwargs: int) -> nn.Module | Verdict:
+    """``block_class(*args, **kwargs)``: the student's block, or a Verdict saying why it could not be
+    built (still None, an instance instead of the class, NotImplementedError, any other error)."""
+    name = getattr(block_class, "__name__", repr(block_class))
+    call = (f"{name}({', '.join(map(str, args))}"
+            + "".join(f", {k}={v}" for k, v in kwargs.items()) + ")")
+    if block_class is None:
+        return Verdict(False, NOT_YET)
+    if isinstance(block_class, nn.Module) or not isinstance(block_class, type):
+        return Verdict(False, f"❌ Not yet — pass your class itself (no brackets), not a "
+                              f"{type(block_class).__name__} object.")
+    try:
+        block = block_class(*args, **kwargs)
+    except NotImplementedError:
+        return Verdict(False, f"❌ Not yet — {name} still raises NotImplementedError: "
+                              f"write its __init__ and forward.")
+    except Exception as error:  # the student's constructor is what we are grading
+        return Verdict(False, f"❌ Not yet: {call} fails: {type(error).__name__}: {error}")
+    if not isinstance(block, nn.Module):
+        return Verdict(False, f"❌ Not yet — {name} must subclass nn.Module.")
+    return block
+
+
+__all__ = ["Verdict", "check_value", "check_choice", "check_block", "build_student_block", "copy_weights",
+           "describe_weight"]

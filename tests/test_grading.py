@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.grading import Verdict, check_block, check_choice, check_value, copy_weights
+from course_utils.grading import Verdict, build_student_block, check_block, check_choice, check_value, copy_weights
 
 
 def test_check_value_right_wrong_hinted_and_missing():
@@ -69,3 +69,15 @@ def test_copy_weights_matches_by_shape_in_order():
 def test_check_block_refuses_bad_input_shape():
     with pytest.raises(ValueError, match="input_shape"):
         check_block(reference(), reference(), input_shape=(4, 8, 8))
+
+
+def test_build_student_block_explains_why_a_class_cannot_be_built():
+    class Skeleton(nn.Module):
+        def __init__(self, c: int) -> None:
+            raise NotImplementedError
+
+    assert "NotImplementedError" in build_student_block(Skeleton, 4).message
+    assert "class itself" in build_student_block(nn.Conv2d(1, 1, 1)).message
+    assert "fails" in build_student_block(nn.Conv2d, 1).message
+    assert not build_student_block(None, 4)
+    assert isinstance(build_student_block(nn.Conv2d, 1, 2, kernel_size=3), nn.Conv2d)

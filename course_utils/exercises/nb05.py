@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..cost import conv2d_cost, count
-from ..grading import NOT_YET, Verdict, check_block, check_choice, check_value
+from ..grading import Verdict, build_student_block, check_block, check_choice, check_value
 from ..layers import DepthwiseSeparableConv2d, InvertedResidual
 from ..models.mobilenet import mobilenet_v1
 
@@ -101,27 +101,6 @@ class _InvertedResidualVariant(nn.Module):
         return x + out if self.use_residual else out
 
 
-def _build(block_class: object, *args: int, **kwargs: int) -> nn.Module | Verdict:
-    """The student's block, or a Verdict saying why it could not be built."""
-    name = getattr(block_class, "__name__", repr(block_class))
-    call = (f"{name}({', '.join(map(str, args))}"
-            + "".join(f", {k}={v}" for k, v in kwargs.items()) + ")")
-    if block_class is None:
-        return Verdict(False, NOT_YET)
-    if isinstance(block_class, nn.Module) or not isinstance(block_class, type):
-        return Verdict(False, f"❌ Not yet — pass your class itself (no brackets), not a "
-                              f"{type(block_class).__name__} object.")
-    try:
-        block = block_class(*args, **kwargs)
-    except NotImplementedError:
-        return Verdict(False, f"❌ Not yet — {name} still raises NotImplementedError: "
-                              f"write its __init__ and forward.")
-    except Exception as error:  # the student's constructor is what we are grading
-        return Verdict(False, f"❌ Not yet: {call} fails: {type(error).__name__}: {error}")
-    if not isinstance(block, nn.Module):
-        return Verdict(False, f"❌ Not yet — {name} must subclass nn.Module.")
-    return block
-
 
 def _forward_not_written(block: nn.Module, input_shape: tuple[int, ...]) -> bool:
     """True when the block's forward still raises NotImplementedError."""
@@ -171,7 +150,7 @@ def check_exercise_3(block_class: object) -> Verdict:
     a 3×3 convolution without ``groups``.
     """
     for c_in, c_out, stride, t in EX3_CASES:
-        block = _build(block_class, c_in, c_out, stride=stride, expand_ratio=t)
+        block = build_student_block(block_class, c_in, c_out, stride=stride, expand_ratio=t)
         if isinstance(block, Verdict):
             return block
         case = f"(C_in={c_in}, C_out={c_out}, stride={stride}, t={t})"

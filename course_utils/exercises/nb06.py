@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..grading import NOT_YET, Verdict, check_block, check_value
+from ..grading import NOT_YET, Verdict, build_student_block, check_block, check_value
 from ..layers import ShiftConv2d
 from ..layers.shift import shift_groups
 from ..layers.shift_attention import sal_memory_words
@@ -96,26 +96,6 @@ def _ex1_mistakes(c_in: int, c_out: int, k: int) -> dict[str, Callable[[], nn.Mo
     return mistakes
 
 
-def _build(block_class: object, *args: int) -> nn.Module | Verdict:
-    """The student's block, or a Verdict saying why it could not be built."""
-    name = getattr(block_class, "__name__", repr(block_class))
-    if block_class is None:
-        return Verdict(False, NOT_YET)
-    if isinstance(block_class, nn.Module) or not isinstance(block_class, type):
-        return Verdict(False, f"❌ Not yet — pass your class itself (no brackets), not a "
-                              f"{type(block_class).__name__} object.")
-    try:
-        block = block_class(*args)
-    except NotImplementedError:
-        return Verdict(False, f"❌ Not yet — {name} still raises NotImplementedError: "
-                              f"write its __init__ and forward.")
-    except Exception as error:  # the student's constructor is what we are grading
-        call = f"{name}({', '.join(map(str, args))})"
-        return Verdict(False, f"❌ Not yet: {call} fails: {type(error).__name__}: {error}")
-    if not isinstance(block, nn.Module):
-        return Verdict(False, f"❌ Not yet — {name} must subclass nn.Module.")
-    return block
-
 
 def check_exercise_1(block_class: object) -> Verdict:
     """Grade ``MyShiftConv(in_channels, out_channels, kernel_size)`` against ``ShiftConv2d``.
@@ -125,7 +105,7 @@ def check_exercise_1(block_class: object) -> Verdict:
     shift after the 1×1.
     """
     for c_in, c_out, k in EX1_CASES:
-        block = _build(block_class, c_in, c_out, k)
+        block = build_student_block(block_class, c_in, c_out, k)
         if isinstance(block, Verdict):
             return block
         input_shape = (2, c_in, EX1_INPUT_SIZE, EX1_INPUT_SIZE)
