@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8888
 
-.PHONY: lab test present notebooks clean-cache
+.PHONY: lab test present notebooks sweep reference-results clean-cache
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,3 +68,17 @@ notebooks: $(VENV)/.installed-test
 		COURSE_RESULTS=committed COURSE_COMMAND="make notebooks ($$nb)" $(BIN)/jupyter nbconvert --to notebook \
 			--execute --inplace --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \
 	done
+
+# The committed sweeps that the notebooks load (benchmarks/README.md records their times): every lab operator
+# at its three widths (SWEEP_WIDTHS) with three seeds on the bundled 5,000 images, and the full-data
+# reference runs (10 epochs on all 50,000 training images; DATA is the full .npz copy, see data/README.md;
+# the baseline twice, to show the seed noise). Stored runs that still match are loaded, not retrained.
+JOBS ?= 2
+DATA ?= ../shared/data/cifar10-jpeg.npz
+sweep: $(VENV)/.installed
+	$(BIN)/python benchmarks/train_operators.py --sweep --seeds 0 1 2 --jobs $(JOBS)
+
+reference-results: $(VENV)/.installed
+	$(BIN)/python benchmarks/train_operators.py --data $(DATA) --epochs 10 --prefix ref_ --seeds 0 --jobs $(JOBS)
+	$(BIN)/python benchmarks/train_operators.py --data $(DATA) --epochs 10 --prefix ref_ --seeds 1 \
+		--variants standard --jobs 1

@@ -59,6 +59,34 @@ VARIANTS: dict[str, Variant] = {
 }
 
 
+# Matched-cost curves (notebook 07 and the seeds behind notebooks 02-07): each operator at three widths,
+# a factor of 2 apart, chosen so that the curves overlap in MACs and parameters: the 3×3-cost operators
+# go narrower (0.25-1), the cheap ones wider (0.5-2), the inverted residual (t = 6) narrowest. Each point
+# is trained with every seed of SEEDS (``benchmarks/train_operators.py --sweep``, ``make sweep``).
+SWEEP_WIDTHS: dict[str, tuple[float, ...]] = {
+    "standard": (0.25, 0.5, 1.0),
+    "decomposed": (0.25, 0.5, 1.0),
+    "fire": (0.5, 1.0, 2.0),
+    "depthwise_separable": (0.5, 1.0, 2.0),
+    "inverted_residual": (0.125, 0.25, 0.5),
+    "shift": (0.5, 1.0, 2.0),
+    "sal": (0.25, 0.5, 1.0),
+}
+SEEDS: tuple[int, ...] = (0, 1, 2)
+
+
+def run_name(variant: str, *, width: float | None = None, seed: int = 0, prefix: str = "nb07_") -> str:
+    """The stored run's name: ``<prefix><variant>``, then ``_w<width>`` unless it is the lab's width, then
+    ``_seed<seed>`` unless seed 0 (``nb07_fire``, ``nb07_fire_w2.0_seed1``)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant={variant!r} must be one of {list(VARIANTS)}")
+    checks.non_negative_int("seed", seed)
+    name = f"{prefix}{variant}"
+    if width is not None and checks.positive_number("width", width) != VARIANTS[variant].width:
+        name += f"_w{float(width)}"
+    return name + (f"_seed{seed}" if seed else "")
+
+
 def lab_model(variant: str, width: float | None = None) -> BaselineCNN:
     """The course baseline with the variant's operator, at the variant's width (or ``width``)."""
     if variant not in VARIANTS:
@@ -157,27 +185,28 @@ def single_layer_operators(channels: int) -> dict[str, nn.Module]:
 
 def train_variant(variant: str, data, epochs: int, prefix: str = "nb07_", width: float | None = None,
                   retrain: bool = False, device: str | None = None, cache_dir: str | Path | None = None,
-                  progress: bool = True) -> dict[str, Any]:
-    """Train one variant (cached as ``<prefix><variant>``) and return one row of the lab's table:
-    variant, operator, width, params, macs (deployed), memory_bytes, accuracy (SAL: hardened), wall_time_s."""
+                  progress: bool = True, *, seed: int = 0, on_mismatch: str = "retrain") -> dict[str, Any]:
+    """Train one variant (cached as :func:`run_name`) and return one row of the lab's table: variant,
+    operator, width, seed, params, macs (deployed), memory_bytes, accuracy (SAL: hardened), wall_time_s."""
     from ..train import train
 
     checks.positive_int("epochs", epochs)
     model = lab_model(variant, width)
     is_sal = VARIANTS[variant].block == "sal"
-    result = train(model, data, name=f"{prefix}{variant}", epochs=epochs, retrain=retrain, device=device,
+    result = train(model, data, name=run_name(variant, width=width, seed=seed, prefix=prefix), epochs=epochs,
+                   seed=seed, retrain=retrain, device=device, on_mismatch=on_mismatch,
                    cache_dir=cache_dir, progress=progress, max_weights_bytes=0,
                    step_hook=temperature_step_hook if is_sal else None,
                    epoch_hook=hardened_accuracy_hook(data, epochs) if is_sal else None)
     model = model.cpu().float()
     cost = deployed_cost(model)
     accuracy = result.history[-1]["hardened_test_accuracy"] if is_sal else result.test_accuracy
-    return {"variant": variant, "operator": VARIANTS[variant].label, "width": model.width,
+    return {"variant": variant, "operator": VARIANTS[variant].label, "width": model.width, "seed": seed,
             "params": cost.params, "macs": cost.macs, "memory_bytes": memory_bytes(model),
             "accuracy": accuracy, "soft_accuracy": result.test_accuracy, "epochs": epochs,
             "wall_time_s": result.wall_time_s, "device": result.device, "cached": result.cached,
             "provenance": result.provenance}
 
 
-__all__ = ["VARIANTS", "Variant", "lab_model", "deployed_cost", "memory_bytes", "sal_block", "train_variant",
+__all__ = ["VARIANTS", "Variant", "SWEEP_WIDTHS", "SEEDS", "run_name", "lab_model", "deployed_cost", "memory_bytes", "sal_block", "train_variant",
            "hardened_accuracy_hook", "single_layer_operators", "Copy"]
