@@ -25,7 +25,7 @@ from ..cost import Cost, count
 from ..layers import Shift2d, ShiftAttentionConv2d
 from ..operators import OPERATORS, LayerShape, sal_block
 from .baseline import BaselineCNN
-from .sal import harden, memory_words, one_hot_fraction, temperature_step_hook
+from .sal import harden, memory_words, one_hot_fraction, sal_layers, temperature_step_hook
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,9 @@ SWEEP_WIDTHS: dict[str, tuple[float, ...]] = {
     "sal": (0.25, 0.5, 1.0),
 }
 SEEDS: tuple[int, ...] = (0, 1, 2)
+# SAL runs keep their weights (≤ 1.2 MB at width 1), so that notebook 06 can show the learned attention;
+# the other lab runs store their record only.
+SAL_WEIGHTS_BYTES = 2_000_000
 
 
 def run_name(variant: str, *, width: float | None = None, seed: int = 0, prefix: str = "nb07_") -> str:
@@ -135,17 +138,45 @@ def memory_bytes(model: nn.Module) -> float:
     return 4 * memory_words(model)
 
 
-def hardened_accuracy_hook(data, epochs: int) -> Callable[[nn.Module, int], dict[str, float]]:
-    """``epoch_hook`` for SAL runs: after the last epoch, the test accuracy (flip-averaged) of a
-    hardened copy (one tap per slice) and the fraction of attention slices already one-hot."""
-    from ..train import evaluate
+def sal_attention_stats(model: nn.Module, initial_taps: list[torch.Tensor]) -> dict[str, Any]:
+    """What the attention of every SAL layer in ``model`` holds now: the fraction of one-hot slices
+    (max A ≥ 0.99), the fraction of slices whose kept tap t(d, c) = argmax a[d, c, :] differs from
+    ``initial_taps`` (the taps at initialisation), and how many slices keep each of the k² taps."""
+    layers = sal_layers(model)
+    taps = [layer.chosen_taps().cpu() for layer in layers]
+    changed = sum((now != start).sum().item() for now, start in zip(taps, initial_taps))
+    slices = sum(now.numel() for now in taps)
+    k2 = layers[0].kernel_size ** 2
+    histogram = torch.bincount(torch.cat([now.flatten() for now in taps]), minlength=k2)
+    return {"one_hot_fraction": one_hot_fraction(model), "taps_changed": changed / slices,
+            "tap_counts": histogram.tolist()}
 
-    def hook(model: nn.Module, epoch: int) -> dict[str, float]:
-        if epoch != epochs:
-            return {}
-        hardened = harden(copy.deepcopy(model))
-        accuracy = evaluate(hardened, data.test_images, data.test_labels, tta=True)[1]
-        return {"hardened_test_accuracy": accuracy, "one_hot_fraction": one_hot_fraction(model)}
+
+def sal_epoch_hook(data, epochs: int, seed: int) -> Callable[[nn.Module, int], dict[str, Any]]:
+    """``epoch_hook`` for SAL runs. Every epoch: :func:`sal_attention_stats` (one-hot fraction, taps changed
+    since initialisation, tap counts); at epoch 1 also the same at initialisation (``initial_*``: the model
+    re-initialised with ``seed`` on a copy, the training's random state untouched); after the last epoch
+    the test accuracy (flip-averaged) of a hardened copy (one tap per slice)."""
+    from ..train import evaluate, reset_parameters
+
+    checks.positive_int("epochs", epochs)
+    checks.non_negative_int("seed", seed)
+    initial: dict[str, Any] = {}
+
+    def hook(model: nn.Module, epoch: int) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        if not initial:
+            start = copy.deepcopy(model).cpu()
+            with torch.random.fork_rng(devices=[]):
+                reset_parameters(start, seed)
+            initial["taps"] = [layer.chosen_taps().cpu() for layer in sal_layers(start)]
+            at_start = sal_attention_stats(start, initial["taps"])
+            row |= {f"initial_{key}": value for key, value in at_start.items() if key != "taps_changed"}
+        row |= sal_attention_stats(model, initial["taps"])
+        if epoch == epochs:
+            hardened = harden(copy.deepcopy(model))
+            row["hardened_test_accuracy"] = evaluate(hardened, data.test_images, data.test_labels, tta=True)[1]
+        return row
 
     return hook
 
@@ -195,9 +226,9 @@ def train_variant(variant: str, data, epochs: int, prefix: str = "nb07_", width:
     is_sal = VARIANTS[variant].block == "sal"
     result = train(model, data, name=run_name(variant, width=width, seed=seed, prefix=prefix), epochs=epochs,
                    seed=seed, retrain=retrain, device=device, on_mismatch=on_mismatch,
-                   cache_dir=cache_dir, progress=progress, max_weights_bytes=0,
+                   cache_dir=cache_dir, progress=progress, max_weights_bytes=SAL_WEIGHTS_BYTES if is_sal else 0,
                    step_hook=temperature_step_hook if is_sal else None,
-                   epoch_hook=hardened_accuracy_hook(data, epochs) if is_sal else None)
+                   epoch_hook=sal_epoch_hook(data, epochs, seed) if is_sal else None)
     model = model.cpu().float()
     cost = deployed_cost(model)
     accuracy = result.history[-1]["hardened_test_accuracy"] if is_sal else result.test_accuracy
@@ -209,4 +240,4 @@ def train_variant(variant: str, data, epochs: int, prefix: str = "nb07_", width:
 
 
 __all__ = ["VARIANTS", "Variant", "SWEEP_WIDTHS", "SEEDS", "run_name", "lab_model", "deployed_cost", "memory_bytes", "sal_block", "train_variant",
-           "hardened_accuracy_hook", "single_layer_operators", "Copy"]
+           "sal_epoch_hook", "sal_attention_stats", "single_layer_operators", "Copy"]
