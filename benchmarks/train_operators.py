@@ -52,8 +52,9 @@ def _train(job: dict) -> dict:
     row = train_variant(job["variant"], data, epochs=job["epochs"], prefix=job["prefix"], width=job["width"],
                         seed=job["seed"], retrain=job["retrain"], device=job["device"],
                         cache_dir=job["results_dir"], progress=False)
-    return {k: v for k, v in row.items() if k != "provenance"} | {"commit": row["provenance"].get("commit"),
-                                                                 "train_images": len(data.train_labels)}
+    return {k: v for k, v in row.items() if k not in ("provenance", "history", "model")} | {
+        "commit": row["provenance"].get("commit"),
+        "train_images": len(data.train_labels)}
 
 
 def _shown_command(raw: list[str]) -> str:

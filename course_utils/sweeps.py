@@ -73,6 +73,8 @@ def load_lab_runs(data, *, variants: Sequence[str] | None = None, seeds: Sequenc
                 except ValueError as error:
                     raise MissingRunError(f"{error} Remake it with `make sweep`.") from None
                 rows.append({k: v for k, v in row.items() if k != "provenance"} | {"name": name})
+    # columns: variant, operator, width, seed, params, macs, memory_bytes, accuracy, soft_accuracy, epochs,
+    # wall_time_s, device, cached, history (per-epoch list), model (nn.Module), name
     return pd.DataFrame(rows)
 
 

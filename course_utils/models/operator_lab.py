@@ -218,7 +218,9 @@ def train_variant(variant: str, data, epochs: int, prefix: str = "nb07_", width:
                   retrain: bool = False, device: str | None = None, cache_dir: str | Path | None = None,
                   progress: bool = True, *, seed: int = 0, on_mismatch: str = "retrain") -> dict[str, Any]:
     """Train one variant (cached as :func:`run_name`) and return one row of the lab's table: variant,
-    operator, width, seed, params, macs (deployed), memory_bytes, accuracy (SAL: hardened), wall_time_s."""
+    operator, width, seed, params, macs (deployed), memory_bytes, accuracy (SAL: hardened), wall_time_s,
+    history (per epoch; SAL runs add their attention statistics) and the trained model (CPU, eval mode;
+    a loaded SAL run has its weights, the other loaded runs keep their initial weights)."""
     from ..train import train
 
     checks.positive_int("epochs", epochs)
@@ -236,7 +238,7 @@ def train_variant(variant: str, data, epochs: int, prefix: str = "nb07_", width:
             "params": cost.params, "macs": cost.macs, "memory_bytes": memory_bytes(model),
             "accuracy": accuracy, "soft_accuracy": result.test_accuracy, "epochs": epochs,
             "wall_time_s": result.wall_time_s, "device": result.device, "cached": result.cached,
-            "provenance": result.provenance}
+            "provenance": result.provenance, "history": result.history, "model": model}
 
 
 __all__ = ["VARIANTS", "Variant", "SWEEP_WIDTHS", "SEEDS", "run_name", "lab_model", "deployed_cost", "memory_bytes", "sal_block", "train_variant",
