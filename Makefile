@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8888
 
-.PHONY: lab test present notebooks sweep reference-results clean-cache
+.PHONY: lab test present notebooks sweep reference-results sal-controls clean-cache
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,3 +82,7 @@ reference-results: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_operators.py --data $(DATA) --epochs 10 --prefix ref_ --seeds 0 --jobs $(JOBS)
 	$(BIN)/python benchmarks/train_operators.py --data $(DATA) --epochs 10 --prefix ref_ --seeds 1 \
 		--variants standard --jobs 1
+
+# Notebook 06's controls for SAL (frozen random attention, shared SAL, low initial temperature), three seeds.
+sal-controls: $(VENV)/.installed
+	$(BIN)/python benchmarks/train_sal_controls.py --seeds 0 1 2 --jobs $(JOBS)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -31,6 +32,18 @@ from .runs import COMMITTED_RESULTS_DIR, code_fingerprints, read_record, read_st
 REFERENCE_PREFIX = "ref_"
 REFERENCE_EPOCHS = 10
 REFERENCE_SEEDS: dict[str, tuple[int, ...]] = {"standard": (0, 1)}   # the others: seed 0 only
+
+
+@contextlib.contextmanager
+def stored_runs_only() -> Iterator[None]:
+    """Hide ``COURSE_RETRAIN`` for the duration: it switches on a notebook's own live demo, and must not
+    make a loader retrain the committed runs it was asked to read."""
+    saved = os.environ.pop("COURSE_RETRAIN", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["COURSE_RETRAIN"] = saved
 
 
 class MissingRunError(FileNotFoundError):
@@ -67,7 +80,7 @@ def load_lab_runs(data, *, variants: Sequence[str] | None = None, seeds: Sequenc
                     raise MissingRunError(f"the run {name} is not stored: make it with `make sweep` "
                                           "(benchmarks/train_operators.py --sweep; see benchmarks/README.md)")
                 try:
-                    with contextlib.redirect_stdout(io.StringIO()):
+                    with stored_runs_only(), contextlib.redirect_stdout(io.StringIO()):
                         row = train_variant(variant, data, epochs=epochs, prefix=prefix, width=width, seed=seed,
                                             progress=False, on_mismatch="raise")
                 except ValueError as error:
@@ -140,5 +153,5 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     return {"difference": difference, "noise": noise, "verdict": verdict}
 
 
-__all__ = ["MissingRunError", "load_lab_runs", "load_reference_runs", "summarise", "compare",
+__all__ = ["MissingRunError", "stored_runs_only", "load_lab_runs", "load_reference_runs", "summarise", "compare",
            "REFERENCE_PREFIX", "REFERENCE_EPOCHS", "REFERENCE_SEEDS"]
