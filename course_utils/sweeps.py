@@ -31,6 +31,7 @@ from .runs import COMMITTED_RESULTS_DIR, code_fingerprints, read_record, read_st
 
 REFERENCE_PREFIX = "ref_"
 REFERENCE_EPOCHS = 10
+REFERENCE_WIDTH = 0.5     # every operator at width 0.5: a point of every sweep curve, affordable on 2 CPU cores
 REFERENCE_SEEDS: dict[str, tuple[int, ...]] = {"standard": (0, 1)}   # the others: seed 0 only
 
 
@@ -92,19 +93,19 @@ def load_lab_runs(data, *, variants: Sequence[str] | None = None, seeds: Sequenc
 
 
 def load_reference_runs(variants: Sequence[str] | None = None) -> pd.DataFrame:
-    """The full-data reference runs (``make reference-results``: 10 epochs on the 50,000 training images,
-    tested on the 10,000), one row per run, read from ``data/results/``. The full data set is not shipped,
+    """The full-data reference runs (``make reference-results``: every operator at width 0.5, 10 epochs on
+    the 50,000 training images, tested on the 10,000), one row per run, read from ``data/results/``. The full data set is not shipped,
     so the key's data part cannot be checked here; the code of every module class and hook, the epochs and
     the seed are, and a stale or missing run raises :class:`MissingRunError`."""
     rows = []
     for variant in _check_variants(variants):
         for seed in REFERENCE_SEEDS.get(variant, (0,)):
-            name = run_name(variant, seed=seed, prefix=REFERENCE_PREFIX)
+            name = run_name(variant, width=REFERENCE_WIDTH, seed=seed, prefix=REFERENCE_PREFIX)
             record = read_record(COMMITTED_RESULTS_DIR, name)
             if record is None:
                 raise MissingRunError(f"the reference run {name} is not stored: make it with "
                                       "`make reference-results` (needs the full CIFAR-10 copy, see data/README.md)")
-            model = lab_model(variant)
+            model = lab_model(variant, REFERENCE_WIDTH)
             is_sal = VARIANTS[variant].block == "sal"
             hooks = {"step_hook": temperature_step_hook if is_sal else None,
                      "epoch_hook": sal_epoch_hook(None, REFERENCE_EPOCHS, seed) if is_sal else None}
@@ -154,4 +155,4 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
 
 
 __all__ = ["MissingRunError", "stored_runs_only", "load_lab_runs", "load_reference_runs", "summarise", "compare",
-           "REFERENCE_PREFIX", "REFERENCE_EPOCHS", "REFERENCE_SEEDS"]
+           "REFERENCE_PREFIX", "REFERENCE_EPOCHS", "REFERENCE_WIDTH", "REFERENCE_SEEDS"]
