@@ -3,7 +3,9 @@
 For each operator of ``course_utils.models.operator_lab.single_layer_operators`` (every operator of the
 registry ``course_utils.operators`` as one 3×3 layer: standard, decomposed 3×1 + 1×3, grouped,
 depthwise, depthwise-separable, Fire, inverted residual t=6, shift + 1×1, SAL while training; then SAL
-hardened, pointwise 1×1, shift alone and a plain tensor copy as the memory floor),
+hardened in its naive masked form (one masked 1×1 conv per tap: ``ShiftedPointwise``), SAL deployed in its
+fastest dense form (``course_utils.layers.sal_deployed.deploy``: a 3×3 conv whose kernel is 8/9 zeros when
+every tap is in use), pointwise 1×1, shift alone and a plain tensor copy as the memory floor),
 at a few sizes (C channels in and out, H×W maps, a batch), the script times a forward pass and a
 forward + backward pass with ``course_utils.latency.measure_latency`` (median, torch.utils.benchmark)
 on the CPU, and on CUDA when a GPU is visible. One JSON line per measurement, e.g.
@@ -13,8 +15,10 @@ on the CPU, and on CUDA when a GPU is visible. One JSON line per measurement, e.
 
 then, last, one summary line with the provenance (command, device, date, commit, torch, threads,
 load average before/after). ``macs`` is the useful work of the whole batch (the analytic cost of the
-operator: SAL (hardened) counts one MAC per kept weight, as in the paper); ``gmac_per_s`` = macs / time
-for the forward pass (null for forward + backward).
+operator: SAL (hardened) counts one MAC per kept weight, as in the paper); ``macs_executed`` what the
+forward pass runs, zeros included (torch's count; 9× ``macs`` for the hardened SAL's dense forms);
+``gmac_per_s`` = macs / time for the forward pass (null for forward + backward).
+``benchmarks/sal_deployment.py`` compares the SAL's forms in detail.
 
     python benchmarks/operator_latency.py                      # CPU (+ CUDA if present), 3 sizes
     python benchmarks/operator_latency.py --devices cuda --min-run-time 0.5
@@ -30,8 +34,8 @@ import sys
 import torch
 from torch import nn
 
-from course_utils.cost import count
 from course_utils.latency import measure_latency
+from course_utils.layers.sal_deployed import deploy, network_macs
 from course_utils.models.operator_lab import single_layer_operators
 from course_utils.provenance import device_name, provenance
 
@@ -49,11 +53,25 @@ def parse_size(text: str) -> tuple[int, int, int]:
     return channels, size, batch
 
 
+def operators_to_time(channels: int) -> dict[str, nn.Module]:
+    """``single_layer_operators(channels)``, with the hardened SAL labelled as the naive masked form it is and
+    followed by its fastest dense form (:func:`course_utils.layers.sal_deployed.deploy`)."""
+    operators = {}
+    for name, module in single_layer_operators(channels).items():
+        if name.endswith("(hardened)"):
+            operators[name.replace("(hardened)", "(hardened, masked: naive)")] = module
+            operators[name.replace("(hardened)", "(deployed: best dense form)")] = deploy(module)
+        else:
+            operators[name] = module
+    return operators
+
+
 def useful_macs(module: nn.Module, channels: int, size: int) -> int:
-    """MACs of one image: the operator's analytic ``cost`` where it has one, else torch's count."""
+    """MACs of one image: the operator's analytic ``cost`` where it has one, else the MACs it needs
+    (torch's count without the products by zero weights, e.g. of a deployed SAL's 3×3 kernel)."""
     if hasattr(module, "cost"):
         return module.cost((size, size)).macs
-    return count(module, (1, channels, size, size)).macs
+    return network_macs(module, (1, channels, size, size)).needed
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -98,7 +116,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if args.threads < 1:
             raise ValueError(f"--threads={args.threads} must be a positive integer")
         torch.set_num_threads(args.threads)
-    known = list(single_layer_operators(8))
+    known = list(operators_to_time(8))
     if args.operators:
         unknown = [name for name in args.operators if name not in known]
         if unknown:
@@ -109,15 +127,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     passes = [False] if args.no_backward else [False, True]
     for device in devices:
         for channels, size, batch in sizes:
-            for name, module in single_layer_operators(channels).items():
+            for name, module in operators_to_time(channels).items():
                 if args.operators and name not in args.operators:
                     continue
                 macs = useful_macs(module, channels, size) * batch
+                executed = network_macs(module, (batch, channels, size, size)).executed
                 for backward in passes:
                     ms = measure_latency(module, (batch, channels, size, size), device=device, backward=backward,
                                          min_run_time=args.min_run_time)
                     row = {"operator": name, "device": device, "pass": "forward+backward" if backward else "forward",
-                           "batch": batch, "channels": channels, "size": size, "ms": round(ms, 4), "macs": macs,
+                           "batch": batch, "channels": channels, "size": size, "ms": round(ms, 4), "macs": macs, "macs_executed": executed,
                            "gmac_per_s": None if backward else round(macs / (ms * 1e-3) / 1e9, 3)}
                     rows.append(row)
                     print(json.dumps(row, ensure_ascii=False), flush=True)

@@ -6,6 +6,7 @@ from .fire import Fire
 from .inverted_residual import InvertedResidual
 from .shift import Shift2d, ShiftConv2d
 from .shift_attention import ShiftAttentionConv2d
+from .sal_deployed import GatheredShiftPointwise
 
 __all__ = [
     "DecomposedConv2d",
@@ -16,4 +17,5 @@ __all__ = [
     "Shift2d",
     "ShiftConv2d",
     "ShiftAttentionConv2d",
+    "GatheredShiftPointwise",
 ]
