@@ -110,3 +110,84 @@ def test_shift_on_cuda_equals_cpu():
     x = torch.randn(2, 30, 9, 8)
     shift = Shift2d(30, 3)
     assert torch.equal(shift(x.cuda()).cpu(), shift(x))
+
+
+# --- Bit-for-bit against a naive reference (one slice assignment per channel into a zero tensor) ---
+
+_BITS = {2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def naive_shift(x: torch.Tensor, offsets: list[list[int]]) -> torch.Tensor:
+    """out[n, c, y, x] = in[n, c, y + dy, x + dx] (0 outside), written the obvious way."""
+    h, w = x.shape[-2:]
+    out = torch.zeros(x.shape, dtype=x.dtype)
+    for c, (dy, dx) in enumerate(offsets):
+        out[:, c, max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)] = \
+            x[:, c, max(dy, 0):h - max(-dy, 0), max(dx, 0):w - max(-dx, 0)]
+    return out
+
+
+def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal bit for bit: tells +0.0 from −0.0 and compares NaNs (torch.equal does neither)."""
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.view(_BITS[a.element_size()]),
+                                                                     b.view(_BITS[b.element_size()]))
+
+
+def awkward_values(shape: tuple[int, ...], seed: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Random values with NaNs, ±inf and −0.0 sprinkled in: a copy must keep each one's bits."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(shape, generator=generator)
+    pick = torch.rand(shape, generator=generator)
+    x[pick < 0.03] = float("nan")
+    x[(pick >= 0.03) & (pick < 0.05)] = float("-inf")
+    x[(pick >= 0.05) & (pick < 0.07)] = -0.0
+    return x.to(dtype)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 30), h=st.integers(1, 10), w=st.integers(1, 10),
+       k=st.sampled_from([1, 3, 5]), channels_last=st.booleans(), seed=st.integers(0, 10_000))
+def test_forward_and_backward_bit_for_bit_against_naive(n, c, h, w, k, channels_last, seed):
+    """Odd and even sizes, images smaller than the kernel, both memory formats; the output (and the
+    input's gradient) is contiguous, as it always was."""
+    shift = Shift2d(c, k)
+    offsets = shift.offsets().tolist()
+    x = awkward_values((n, c, h, w), seed)
+    grad_out = awkward_values((n, c, h, w), seed + 1)
+    if channels_last:
+        x, grad_out = (t.contiguous(memory_format=torch.channels_last) for t in (x, grad_out))
+    x.requires_grad_(True)
+    out = shift(x)
+    assert out.is_contiguous() and same_bits(out, naive_shift(x.detach(), offsets))
+    (grad,) = torch.autograd.grad(out, x, grad_out)
+    opposite = [[-dy, -dx] for dy, dx in offsets]
+    assert grad.is_contiguous() and same_bits(grad, naive_shift(grad_out, opposite))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+@pytest.mark.parametrize("size", [(32, 32), (7, 6), (2, 9)])
+def test_every_float_dtype_bit_for_bit(dtype, size):
+    x = awkward_values((2, 19, *size), seed=3, dtype=dtype)
+    shift = Shift2d(19, 3)
+    assert same_bits(shift(x), naive_shift(x, shift.offsets().tolist()))
+
+
+@pytest.mark.parametrize("dy", [-4, -2, -1, 0, 1, 3])
+@pytest.mark.parametrize("dx", [-3, -1, 0, 2, 5])
+def test_one_group_over_all_channels_never_reads_outside_the_input(dy, dx):
+    """A single group (the first AND the last one) is where the shifted read would leave the
+    tensor: the input sits inside a NaN-filled buffer, so any read outside it would show."""
+    buffer = torch.full((4, 5, 6, 7), float("nan"))
+    x = buffer[1:3]
+    x.copy_(awkward_values((2, 5, 6, 7), seed=dy * 10 + dx).nan_to_num(0.0))
+    out = shift_channels(x, [(0, 5, dy, dx)])
+    assert not out.isnan().any()
+    assert same_bits(out, naive_shift(x, [[dy, dx]] * 5))
+
+
+def test_benchmark_shape_both_formats_bit_for_bit():
+    x = awkward_values((32, 64, 32, 32), seed=0)
+    shift = Shift2d(64)
+    expected = naive_shift(x, shift.offsets().tolist())
+    assert same_bits(shift(x), expected)
+    assert same_bits(shift(x.contiguous(memory_format=torch.channels_last)), expected)
