@@ -6,10 +6,14 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
-from course_utils.exercises.nb03 import check_exercise_1, check_exercise_2, check_exercise_3
+from course_utils.cost import count
+from course_utils.exercises.nb03 import (check_exercise_1, check_exercise_2, check_exercise_3, check_exercise_4,
+                                         late_pool_table)
+from course_utils.models.squeezenet import SQUEEZENET_TABLES, squeezenet_cifar
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_squeezenet_fire.ipynb"
 
@@ -100,18 +104,45 @@ def test_exercise_3_skeleton_and_bad_answers():
     assert "the class itself" in check_exercise_3(GoodFire(16, 4, 8, 12)).message
 
 
+# --- exercise 4: the first pool moved after fire3 ----------------------------------------------
+def test_exercise_4_right_and_typical_mistakes():
+    # fire2 and fire3 (393,216 MACs each on 16×16 maps) run on 32×32: 4× the positions
+    as_is = count(squeezenet_cifar(), (1, 3, 32, 32)).macs
+    fire = 393_216
+    right = as_is + 2 * 3 * fire
+    assert check_exercise_4(right).passed and "same 44,874 parameters" in check_exercise_4(right).message
+    assert "as it is" in check_exercise_4(as_is).message
+    assert "height AND width" in check_exercise_4(as_is + 2 * fire).message
+    assert "fire3 also runs" in check_exercise_4(as_is + 3 * fire).message
+    assert "FLOPs" in check_exercise_4(2 * right).message
+    assert not check_exercise_4(None) and not check_exercise_4(12345).passed
+    assert "number" in check_exercise_4("5229568").message
+
+
+def test_late_pool_table_moves_one_row_and_refuses_bad_names():
+    table = late_pool_table()
+    assert sorted(map(repr, table)) == sorted(map(repr, SQUEEZENET_TABLES["cifar"]))
+    names = [row.name for row in table]
+    assert names[names.index("fire3") + 1] == "maxpool1"
+    for kwargs, word in (({"pool": "fire2"}, "pool='fire2'"), ({"after": "fire9"}, "after='fire9'"),
+                         ({"after": "maxpool1"}, "after='maxpool1'")):
+        with pytest.raises(ValueError, match=word):
+            late_pool_table(**kwargs)
+
+
 # --- the notebook holds no executed solution -------------------------------------------------
 def test_notebook_executes_no_solution():
     cells = json.loads(NOTEBOOK.read_text())["cells"]
     code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     calls = re.findall(r"check_exercise_\d+\(([^()]*)\)", "\n".join(code))
-    assert len(calls) >= 3
+    assert len(calls) >= 4
     for argument in calls:
         assert argument.strip().isidentifier(), f"a checker is called with {argument!r}"
     assert "answer_fire8_macs = None" in "\n".join(code)
     assert "answer_cheaper = None" in "\n".join(code)
+    assert "answer_late_macs = None" in "\n".join(code)
     build_cells = [src for src in code if "class MyFire" in src]
     assert len(build_cells) == 1 and "raise NotImplementedError" in build_cells[0]
     assert not any("def check_exercise" in src for src in code)
     solutions = [c for c in cells if c["cell_type"] == "markdown" and "Solution" in "".join(c["source"])]
-    assert len(solutions) >= 3 and all("<details>" in "".join(c["source"]) for c in solutions)
+    assert len(solutions) >= 4 and all("<details>" in "".join(c["source"]) for c in solutions)

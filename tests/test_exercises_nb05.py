@@ -2,6 +2,7 @@
 hint, and the notebook executes no solution."""
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,8 @@ import torch
 from torch import nn
 
 from course_utils.exercises.nb05 import check_exercise_1, check_exercise_2, check_exercise_3
+from course_utils.models.operator_lab import SEEDS, SWEEP_WIDTHS, run_name
+from course_utils.runs import COMMITTED_RESULTS_DIR
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_mobilenets.ipynb"
 
@@ -163,3 +166,49 @@ def test_the_notebook_reads_as_a_lecture():
     text = NOTEBOOK.read_text(encoding="utf-8").lower()
     for phrase in ("facts.md", "the issue", "issue asks", "nothing to show"):
         assert phrase not in text, phrase
+
+
+# --- the CIFAR-10 comparison: seeded width curves at matched cost, one live demo run -----------
+def _section_markdown(first: str, last: str) -> list[str]:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    start = next(i for i, m in enumerate(markdown) if m.lstrip().startswith(first))
+    end = next(i for i, m in enumerate(markdown) if m.lstrip().startswith(last))
+    return markdown[start:end]
+
+
+def _compared_blocks() -> list[str]:
+    """The value of ``BLOCKS = [...]`` in the notebook: the operators its width curves compare."""
+    for code in _code_cells():
+        for node in ast.walk(ast.parse(code)):
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and getattr(node.targets[0], "id", None) == "BLOCKS"):
+                return ast.literal_eval(node.value)
+    raise AssertionError("the notebook defines no BLOCKS list")
+
+
+def test_the_blocks_are_compared_on_seeded_width_curves_with_one_live_demo():
+    joined = "\n".join(_code_cells())
+    assert _compared_blocks() == ["standard", "depthwise_separable", "inverted_residual"]
+    for call in ("load_lab_runs(", "summarise(", "compare(", "plot_width_curves(", "mark_live_run("):
+        assert call in joined, call
+    # the runs come from the sweep; the live demo retrains one run, one seed
+    assert "nb05_baseline_inverted_residual" not in joined
+    assert len(re.findall(r"(?<![\w.])train\(", joined)) == 1
+    assert joined.count("retrain=RETRAIN.value") == 1
+    assert re.search(r'retrain_switch\("~\d+ min', joined), "the switch states the demo's time"
+
+
+def test_every_configuration_the_notebook_compares_has_three_committed_seeds():
+    assert len(SEEDS) >= 3
+    missing = [run_name(variant, width=width, seed=seed)
+               for variant in _compared_blocks() for width in SWEEP_WIDTHS[variant] for seed in SEEDS
+               if not (COMMITTED_RESULTS_DIR / f"{run_name(variant, width=width, seed=seed)}.json").exists()]
+    assert not missing, f"not committed (make sweep): {missing}"
+
+
+def test_the_comparison_prose_types_no_result():
+    """Accuracies and differences in the CIFAR-10 section are computed by its cells, never typed."""
+    for text in _section_markdown("## V1 and V2 blocks on CIFAR-10", "## Exercise 1"):
+        found = re.findall(r"\d+(?:\.\d+)?\s*(?:%|points)|±", text)
+        assert not found, (found, text[:80])

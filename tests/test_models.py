@@ -110,7 +110,44 @@ def test_squeezenet_cifar_variant_keeps_32x32_until_the_first_pool():
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     table = layer_table(model.named_stages(), CIFAR)
     assert table.loc["conv1", "output (C × H × W)"] == "32 × 32 × 32"
-    assert table.loc["fire7", "output (C × H × W)"] == "192 × 4 × 4"
+    assert table.loc["fire7", "output (C × H × W)"] == "96 × 4 × 4"
+    assert table[["params", "MACs"]].sum().tolist() == [44_874, count(model, CIFAR).macs]
+
+
+def test_squeezenet_cifar_is_clearly_smaller_than_the_course_baseline():
+    """SqueezeNet's claim is about size: its CIFAR version has 3-5× fewer parameters than the baseline."""
+    ours, baseline = count(on_meta(squeezenet_cifar), CIFAR), count(on_meta(baseline_cnn, "standard"), CIFAR)
+    assert (ours.params, round(ours.macs / 1e6, 2)) == (44_874, 2.87)
+    assert 3 <= baseline.params / ours.params <= 5
+    assert ours.macs < baseline.macs / 3
+
+
+def test_squeezenet_cifar_has_batchnorm_after_conv1_and_every_fire_and_the_imagenet_versions_none():
+    model = squeezenet_cifar()
+    kinds = [type(m).__name__ for m in model.features]
+    fires = [i for i, kind in enumerate(kinds) if kind == "Fire"]
+    assert len(fires) == 6 and all(kinds[i + 1] == "BatchNorm2d" for i in fires)
+    assert kinds[:3] == ["Conv2d", "BatchNorm2d", "ReLU"] and model.features[0].bias is None
+    assert model.classifier[0].p == 0.0                          # no dropout: the course recipe, like the baseline
+    stages = dict(model.named_stages())                          # a row's BN (and ReLU) belong to its row
+    assert [type(m).__name__ for m in stages["conv1"]] == ["Conv2d", "BatchNorm2d", "ReLU"]
+    assert [type(m).__name__ for m in stages["fire2"]] == ["Fire", "BatchNorm2d"]
+    for version in ("1_0", "1_1"):
+        imagenet = on_meta(squeezenet, version)
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in imagenet.modules())
+        assert imagenet.classifier[0].p == 0.5                   # the paper's dropout
+    assert squeezenet("cifar", dropout=0.25).classifier[0].p == 0.25
+
+
+def test_squeezenet_reset_parameters_resets_batchnorm_too():
+    model = squeezenet_cifar()
+    batchnorms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    with torch.no_grad():
+        for bn in batchnorms:
+            bn.weight.fill_(3.0), bn.bias.fill_(-1.0)
+    model.reset_parameters()
+    assert all(bool((bn.weight == 1).all() and (bn.bias == 0).all()) for bn in batchnorms)
+    assert model.classifier[1].weight.std().item() == pytest.approx(0.01, rel=0.2)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 - Exercise 3: build it — the student writes ``MyFire(in_channels, squeeze, expand1x1, expand3x3)``;
   it is graded against :class:`course_utils.layers.Fire` (weights copied in, outputs and costs
   compared) and the typical mistakes are named.
+- Exercise 4: predict the MACs of SqueezeNet-CIFAR with its first pool moved after ``fire3``
+  (strategy 3, downsample late: more MACs, the same parameters) — a value.
 
 The expected answers are computed here, never written in the notebook;
 ``tests/test_exercises_nb03.py`` checks the right answers and the typical mistakes.
@@ -19,6 +21,8 @@ from torch import nn
 from ..cost import count
 from ..grading import NOT_YET, Verdict, check_block, check_choice, check_value
 from ..layers import Fire
+from ..models.layer_table import layer_table
+from ..models.squeezenet import SQUEEZENET_TABLES, PoolRow, Row, SqueezeNet
 
 # Exercise 1: SqueezeNet v1.0's fire8 on 27×27 maps.
 FIRE8 = {"in_channels": 384, "squeeze": 64, "expand1x1": 256, "expand3x3": 256}
@@ -32,6 +36,11 @@ OPTIONS = {"a": {"in_channels": 256, "squeeze": 64, "expand1x1": 224, "expand3x3
 # argument shows), and the input it is run on.
 BUILD_WIDTHS = {"in_channels": 16, "squeeze": 4, "expand1x1": 8, "expand3x3": 12}
 BUILD_INPUT = (2, 16, 9, 9)
+
+# Exercise 4: SqueezeNet-CIFAR with its first pool moved to just after this Fire.
+LATE_POOL = "maxpool1"
+LATE_POOL_AFTER = "fire3"
+CIFAR_INPUT = (1, 3, 32, 32)
 
 
 def fire(widths: dict[str, int]) -> Fire:
@@ -194,4 +203,53 @@ def check_exercise_3(my_fire: object) -> Verdict:
                        success="same weights, same outputs, same cost as course_utils.layers.Fire.")
 
 
-__all__ = ["check_exercise_1", "check_exercise_2", "check_exercise_3"]
+# ---------------------------------------------------------------------------------------------
+# Exercise 4: downsample later
+# ---------------------------------------------------------------------------------------------
+def late_pool_table(pool: str = LATE_POOL, after: str = LATE_POOL_AFTER) -> tuple[Row, ...]:
+    """SqueezeNet-CIFAR's layer table with the row ``pool`` moved to just after the row ``after``."""
+    rows = list(SQUEEZENET_TABLES["cifar"])
+    names = [row.name for row in rows]
+    if pool not in names or not isinstance(rows[names.index(pool)], PoolRow):
+        raise ValueError(f"pool={pool!r} must name a pool row of the CIFAR table: {names}")
+    if after not in names or after == pool:
+        raise ValueError(f"after={after!r} must name another row of the CIFAR table: {names}")
+    moved = rows.pop(names.index(pool))
+    rows.insert([row.name for row in rows].index(after) + 1, moved)
+    return tuple(rows)
+
+
+def _stage_macs(table: tuple[Row, ...]) -> dict[str, int]:
+    """MACs of every row (stage) of the network built from ``table``, on one CIFAR image."""
+    model = SqueezeNet(table, num_classes=10, dropout=0.0)
+    return layer_table(model.named_stages(), CIFAR_INPUT)["MACs"].to_dict()
+
+
+def check_exercise_4(answer: object) -> Verdict:
+    """MACs per image of SqueezeNet-CIFAR with maxpool1 after fire3: fire2 and fire3 then run on 32×32
+    maps instead of 16×16, 4× the positions, so 4× their MACs; everything else is unchanged."""
+    table = late_pool_table()
+    expected = count(SqueezeNet(table, num_classes=10, dropout=0.0), CIFAR_INPUT).macs
+    original = _stage_macs(SQUEEZENET_TABLES["cifar"])
+    now = _stage_macs(table)
+    before = sum(original.values())
+    params = count(SqueezeNet(SQUEEZENET_TABLES["cifar"], num_classes=10, dropout=0.0), CIFAR_INPUT).params
+    moved = [name for name in original if name.startswith("fire") and now[name] != original[name]]
+    hints = {
+        before: "that is SqueezeNet-CIFAR as it is: with the pool moved, fire2 and fire3 run on larger maps.",
+        before + sum(original[n] for n in moved):
+            "the maps double in height AND width: 4× the positions, so 4× the MACs of those Fires.",
+        before + 3 * original[moved[0]]: f"{moved[-1]} also runs before the moved pool, on the large maps.",
+        before + 3 * sum(v for n, v in original.items() if n != "conv1"):
+            "after fire3 the two pools bring the maps back to 8×8: fire4 onwards cost what they did.",
+        2 * expected: "that counts FLOPs (a multiply and an add); count MACs.",
+    }
+    return check_value(answer, expected, hints=hints,
+                       general_hint="a pool has no MACs; a layer's MACs scale with its number of output "
+                                    "positions H·W. Which Fires now run on 32×32 maps instead of 16×16?",
+                       success=f"{expected:,} MACs, {expected / before:.2f}× SqueezeNet-CIFAR's, for the same "
+                               f"{params:,} parameters: downsampling late (strategy 3) spends MACs, not "
+                               f"parameters.")
+
+
+__all__ = ["check_exercise_1", "check_exercise_2", "check_exercise_3", "check_exercise_4", "late_pool_table"]
