@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8888
 
-.PHONY: lab test present notebooks sweep reference-results sal-controls clean-cache
+.PHONY: lab test present notebooks sweep reference-results sal-controls squeezenet-results clean-cache
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +61,7 @@ present: $(VENV)/.installed
 # retrains from a notebook go to the git-ignored data/local-results/ instead). A run whose stored result no
 # longer matches (its code, recipe, seed or data changed, or it is missing) is retrained; the others load.
 # FRESH=1 deletes every stored run first, so each one is retrained once (notebook 02 makes baseline_standard,
-# which notebooks 03-05 load): slow, minutes per notebook on 2 CPU cores.
+# which notebook 02 loads): slow, minutes per notebook on 2 CPU cores.
 notebooks: $(VENV)/.installed-test
 	$(if $(filter 1,$(FRESH)),rm -f data/results/*.json data/results/*.pt)
 	for nb in notebooks/*.ipynb; do \
@@ -87,3 +87,7 @@ reference-results: $(VENV)/.installed
 # Notebook 06's controls for SAL (frozen random attention, shared SAL, low initial temperature), three seeds.
 sal-controls: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_sal_controls.py --seeds 0 1 2 --jobs $(JOBS)
+
+# Notebook 03's SqueezeNet-CIFAR (BatchNorm after conv1 and every Fire), three seeds.
+squeezenet-results: $(VENV)/.installed
+	$(BIN)/python benchmarks/train_squeezenet.py --seeds 0 1 2 --jobs $(JOBS)
