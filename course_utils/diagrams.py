@@ -14,17 +14,23 @@ Two ways to use each block:
   widget with sliders for the block's knobs; every slider move rebuilds the module and redraws the
   same figure in place (``course_utils.widgets.LiveFigure``).
 
-All drawing happens in ONE axes whose data units are inches (x from 0 to the axes' width, y from
-0 to its height), so the layout can reserve room for text whose size is given in points.
+``attention_saturation(trained_sal_network, seed=...)`` shows a trained SAL's attention next to the
+attention it was initialised with, under a slider for the initial temperature T₀.
+
+Each block diagram is drawn in ONE axes whose data units are inches (x from 0 to the axes' width, y
+from 0 to its height), so the layout can reserve room for text whose size is given in points.
 """
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib as mpl
+import matplotlib.ticker
+import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -550,7 +556,9 @@ def draw_sal(fig_or_ax: Figure | Axes, module: ShiftAttentionConv2d, input_hw: t
     kernel slices of ``module``:
 
     (1) the k×k kernel slices W[d, c] (what a convolution uses);
-    (2) the attention A[d, c, :] = softmax(T·a/std(a)) over the k² taps (as T grows, one tap wins);
+    (2) the attention A[d, c, :] = softmax(T·a/std(a)) over the k² taps (as T grows, one tap wins),
+        each slice's largest entry under it, and the fraction of all the layer's slices that are one-hot
+        (largest entry ≥ 0.99);
     (3) the result: one tap kept per slice, i.e. input c is shifted by that tap's offset (dy, dx)
         and multiplied by W[d, c, t]: a shift followed by a 1×1 convolution. The arrow goes from
         the output position (centre) to the input position it reads, out[y, x] = in[y + dy, x + dx].
@@ -621,8 +629,9 @@ def draw_sal(fig_or_ax: Figure | Axes, module: ShiftAttentionConv2d, input_hw: t
                                                             linewidth=1.6, color="black", zorder=4))
                     draw_label(canvas, x + cell / 2, y - cell - GAP / 2, f"{dy},{dx}", va="top",
                                gid=f"offset:{d}:{c}", size="small")
+    one_hot = module.one_hot_fraction()          # over every slice of the layer, not only those drawn
     captions = [("dense conv", macs_text(dense.macs), "macs:dense"),
-                (f"softmax, T = {float(module.temperature):g}", "max per slice", None),
+                (f"softmax, T = {float(module.temperature):g}", f"{one_hot:.0%} one-hot", "one_hot"),
                 ("shift + 1×1 conv", macs_text(shift_macs), "macs:shift")]
     for p, (first, second, gid) in enumerate(captions):
         x = p * panel_w + panel_w / 2
@@ -729,8 +738,9 @@ TEMPERATURES = (1, 2, 5, 10, 20, 35, 50, 70)
 
 def sal_anatomy(c_in: int = 64, c_out: int = 64, kernel_size: int = 3, temperature: float = 5,
                 size: int = 32) -> AnatomyWidget:
-    """SAL's three panels with sliders for C_in, C_out, k and the temperature T: raise T and watch
-    each attention slice become one-hot (the kept tap, panel 3, is its argmax and does not move)."""
+    """SAL's three panels with sliders for C_in, C_out, k and the temperature T of a freshly initialised
+    layer: raise T and watch each attention slice become one-hot, and the fraction of one-hot slices
+    grow (the kept tap, panel 3, is its argmax and does not move)."""
     knobs = {"c_in": ("C_in", CHANNELS_8, c_in), "c_out": ("C_out", CHANNELS_8, c_out),
              "kernel_size": ("kernel k", (3, 5, 7), kernel_size),
              "temperature": ("temperature T", TEMPERATURES, temperature)}
@@ -739,9 +749,149 @@ def sal_anatomy(c_in: int = 64, c_out: int = 64, kernel_size: int = 3, temperatu
         draw_sal, knobs, size)
 
 
+# ---------------------------------------------------------------------------------------------
+# Saturation at initialisation: a trained SAL's attention next to the one it started from
+# ---------------------------------------------------------------------------------------------
+INITIAL_TEMPERATURES = (1, 2, 5, 10, 20)
+SATURATION_GRID = tuple(float(t) for t in np.geomspace(1, 70, 25))
+
+
+def _sal_layers(model: nn.Module) -> list[ShiftAttentionConv2d]:
+    return [m for m in model.modules() if isinstance(m, ShiftAttentionConv2d)]
+
+
+def _one_hot_fraction(layers: Sequence[ShiftAttentionConv2d], threshold: float = 0.99) -> float:
+    """Fraction of all slices of ``layers`` whose largest attention entry is ≥ ``threshold``."""
+    with torch.no_grad():
+        peaks = torch.cat([layer.attention_map().amax(-1).flatten() for layer in layers])
+    return float((peaks >= threshold).float().mean())
+
+
+class SaturationWidget(widgets.VBox):
+    """A slider for the initial temperature T₀ above two rows of attention heatmaps and a curve.
+
+    Top row: slices A[d, c, :] of one SAL layer as initialised (``seed``) and seen at T₀; bottom row: the
+    same slices after training (the trained model at its own, final temperature), each titled with
+    whether its kept tap t(d, c) = argmax a[d, c, :] is still the one it started with. Right: the fraction
+    of one-hot slices (largest entry ≥ 0.99, every SAL layer of the model) at initialisation against T₀,
+    a dot at the slider's T₀, and the trained model's fraction. A slider move redraws the same image.
+    """
+
+    def __init__(self, trained: nn.Module, *, seed: int, layer: int = 0,
+                 slices: Sequence[tuple[int, int]] = ((0, 0), (1, 1), (2, 2), (3, 3)),
+                 temperature: float = 20, temperatures: Sequence[float] = INITIAL_TEMPERATURES) -> None:
+        from .train import reset_parameters   # train imports the data pipeline: only needed here
+
+        if not isinstance(trained, nn.Module):
+            raise ValueError(f"trained={type(trained).__name__} must be an nn.Module with ShiftAttentionConv2d layers")
+        checks.non_negative_int("seed", seed)
+        trained_layers = _sal_layers(trained)
+        if not trained_layers:
+            raise ValueError("trained holds no ShiftAttentionConv2d layer: pass a SAL network")
+        if not isinstance(layer, int) or isinstance(layer, bool) or not 0 <= layer < len(trained_layers):
+            raise ValueError(f"layer={layer!r} must be an index of the model's SAL layers, "
+                             f"0 to {len(trained_layers) - 1}")
+        shown = trained_layers[layer]
+        rows, cols = shown.out_channels, shown.in_channels
+        slices = [tuple(pair) for pair in slices]
+        if not slices or any(len(pair) != 2 or not 0 <= pair[0] < rows or not 0 <= pair[1] < cols for pair in slices):
+            raise ValueError(f"slices={slices!r} must be (d, c) pairs with 0 ≤ d < {rows} and 0 ≤ c < {cols}")
+        for value in temperatures:
+            checks.positive_number("temperatures", value)
+        _check_choice("temperature", temperature, temperatures)
+        k = shown.kernel_size
+        with torch.random.fork_rng(devices=[]):   # reset_parameters seeds torch: keep the caller's stream
+            initial = copy.deepcopy(trained).cpu()
+            reset_parameters(initial, seed)       # the attention the training started from (train() does this)
+        self.initial_layers = _sal_layers(initial)
+        self.slices = slices
+        with torch.no_grad():
+            final = shown.attention_map()
+        self.final_temperature = float(shown.temperature)
+        self.trained_one_hot = _one_hot_fraction(trained_layers)
+        kept_now = shown.chosen_taps().expand(rows, -1)
+        kept_before = self.initial_layers[layer].chosen_taps().expand(rows, -1)
+        self.same_tap = [bool(kept_now[d, c] == kept_before[d, c]) for d, c in slices]
+        self.curve = [self.one_hot_at(t) for t in SATURATION_GRID]
+        self._layer = layer
+
+        self.figure = Figure(figsize=mpl.rcParams["figure.figsize"], layout="constrained")
+        grid = self.figure.add_gridspec(2, len(slices) + 2, width_ratios=[1] * len(slices) + [0.15, 2.2])
+        self.images = []
+        ticks = [str(i - k // 2) for i in range(k)]
+        for row in range(2):
+            for j, (d, c) in enumerate(slices):
+                ax = self.figure.add_subplot(grid[row, j])
+                values = torch.zeros(k, k) if row == 0 else final.expand(rows, -1, -1)[d, c].view(k, k)
+                image = ax.imshow(values.numpy(), cmap="viridis", vmin=0, vmax=1)
+                ax.set_xticks(range(k), ticks if row == 1 else [])
+                ax.set_yticks(range(k), ticks if j == 0 else [])
+                ax.grid(False)
+                if row == 0:
+                    ax.set_title(f"d={d}, c={c}", fontsize="small")
+                    self.images.append(image)
+                else:
+                    ax.set_title("same tap" if self.same_tap[j] else "tap moved", fontsize="small")
+            self.figure.axes[row * len(slices)].set_ylabel("at init" if row == 0 else "trained", fontsize="small")
+        colorbar = self.figure.colorbar(self.images[0], cax=self.figure.add_subplot(grid[:, len(slices)]))
+        colorbar.set_label("attention A", fontsize="small")
+        self.curve_ax = self.figure.add_subplot(grid[:, -1])
+        self.curve_ax.plot(SATURATION_GRID, [100 * f for f in self.curve], color="tab:blue")
+        self.curve_ax.axhline(100 * self.trained_one_hot, color="tab:red", linestyle="--")
+        self.curve_ax.text(1.1, 100 * self.trained_one_hot - 2, f"trained (T = {self.final_temperature:.0f})",
+                           color="tab:red", va="top", fontsize="small")
+        self.curve_ax.text(1.1, 6, "at init", color="tab:blue", va="bottom", fontsize="small")
+        (self.marker,) = self.curve_ax.plot([], [], "o", color="tab:blue", markersize=12)
+        self.curve_ax.set(xscale="log", xlim=(1, 70), ylim=(0, 100), xlabel="T₀ (log scale)",
+                          ylabel="one-hot slices (%)")
+        self.curve_ax.set_xticks([1, 5, 20, 70], ["1", "5", "20", "70"])
+        self.curve_ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+        self.slider = widgets.SelectionSlider(options=list(temperatures), value=temperature,
+                                              description="T₀ (init)", continuous_update=True,
+                                              style={"description_width": "120px"},
+                                              layout=widgets.Layout(width="98%"))
+        self._draw(temperature)
+        self.live = LiveFigure(self.figure, dpi=int(mpl.rcParams["figure.dpi"]))
+        super().__init__([self.slider, self.live.widget])
+        self.slider.observe(lambda change: self.update(change["new"]), names="value")
+
+    def one_hot_at(self, temperature: float) -> float:
+        """Fraction of one-hot slices of the model as initialised, seen at ``temperature``."""
+        checks.positive_number("temperature", temperature)
+        for layer in self.initial_layers:
+            layer.set_temperature(float(temperature))
+        return _one_hot_fraction(self.initial_layers)
+
+    def _draw(self, temperature: float) -> None:
+        self.one_hot = self.one_hot_at(temperature)
+        layer = self.initial_layers[self._layer]
+        k = layer.kernel_size
+        with torch.no_grad():
+            attention = layer.attention_map().expand(layer.out_channels, -1, -1)
+        for image, (d, c) in zip(self.images, self.slices):
+            image.set_data(attention[d, c].view(k, k).numpy())
+        self.marker.set_data([temperature], [100 * self.one_hot])
+        self.figure.suptitle(f"T₀ = {temperature:g}: {self.one_hot:.0%} of the slices are one-hot "
+                             "before any training")
+
+    def update(self, temperature: float) -> None:
+        """Show the initial attention at ``temperature`` and redraw the same image in place."""
+        _check_choice("temperature", temperature, self.slider.options)
+        self._draw(temperature)
+        self.live.refresh()
+
+
+def attention_saturation(trained: nn.Module, *, seed: int, layer: int = 0,
+                         slices: Sequence[tuple[int, int]] = ((0, 0), (1, 1), (2, 2), (3, 3)),
+                         temperature: float = 20) -> SaturationWidget:
+    """Heatmaps of a trained SAL's attention next to the attention it was initialised with (``seed``),
+    under a slider for the initial temperature T₀: see how many slices are one-hot before training."""
+    return SaturationWidget(trained, seed=seed, layer=layer, slices=slices, temperature=temperature)
+
+
 __all__ = [
     "AnatomyWidget", "Stage", "measure_stages",
     "draw_fire", "draw_depthwise_separable", "draw_inverted_residual", "draw_shift_conv", "draw_sal",
     "fire_anatomy", "depthwise_separable_anatomy", "inverted_residual_anatomy", "shift_conv_anatomy",
-    "sal_anatomy",
+    "sal_anatomy", "SaturationWidget", "attention_saturation",
 ]

@@ -2,6 +2,7 @@
 place, bad arguments are refused, and no two labels overlap at presenter size."""
 from __future__ import annotations
 
+import copy
 import itertools
 
 import matplotlib as mpl
@@ -120,6 +121,9 @@ def test_sal_numbers(figure_style, c_in, c_out, k, shared, size):
     diagrams.draw_sal(figure, module, (size, size))
     check_readable(figure)
     texts = texts_by_gid(figure)
+    # Panel 2's caption: the share of the layer's slices (all of them, not only those drawn) with max A ≥ 0.99.
+    peaks = module.attention_map().detach().amax(-1)
+    assert texts["one_hot"] == [f"{(peaks >= 0.99).float().mean().item():.0%} one-hot"]
     dense = count(module, (1, c_in, size, size)).macs
     hardened = count(ShiftConv2d(in_channels=c_in, out_channels=c_out, kernel_size=k), (1, c_in, size, size)).macs
     assert texts["macs:dense"] == [macs_text(dense)]
@@ -132,6 +136,16 @@ def test_sal_numbers(figure_style, c_in, c_out, k, shared, size):
     # Panel 3's offsets are the argmax taps.
     tap = int(module.chosen_taps()[0, 0])
     assert texts["offset:0:0"] == [f"{tap // k - k // 2},{tap % k - k // 2}"]
+
+
+def test_sal_caption_counts_one_hot_slices_at_the_slider_temperature():
+    """A fresh layer at the authors' T = 20 is already partly one-hot; at T = 1 none is."""
+    widget = diagrams.sal_anatomy(c_in=64, c_out=64, temperature=20)
+    share = widget.module.one_hot_fraction()
+    assert 0.3 < share < 0.8
+    assert texts_by_gid(widget.figure)["one_hot"] == [f"{share:.0%} one-hot"]
+    widget.sliders["temperature"].value = 1
+    assert texts_by_gid(widget.figure)["one_hot"] == ["0% one-hot"]
 
 
 def test_draws_into_an_axes_too():
@@ -195,6 +209,68 @@ def test_every_fire_slider_value_keeps_squeeze_below_the_expands():
     assert max(options["squeeze"]) <= min(min(options["expand1x1"]), min(options["expand3x3"]))
 
 
+# --- saturation at initialisation: a trained SAL next to the attention it started from --------
+def sal_network(seed: int = 0) -> nn.Module:
+    """A small network of two SAL layers (one shared), initialised with ``seed`` as train() would."""
+    from course_utils.train import reset_parameters
+
+    model = nn.Sequential(ShiftAttentionConv2d(8, 8), nn.ReLU(), ShiftAttentionConv2d(8, 8, shared=True))
+    reset_parameters(model, seed)
+    return model
+
+
+def trained_copy(model: nn.Module) -> nn.Module:
+    """``model`` with its attention logits moved (as training would) and T at its final 70."""
+    trained = copy.deepcopy(model)
+    with torch.no_grad():
+        for layer in trained:
+            if isinstance(layer, ShiftAttentionConv2d):
+                layer.attention.add_(torch.rand(layer.attention.shape, generator=torch.Generator().manual_seed(1)))
+                layer.set_temperature(70.0)
+    return trained
+
+
+def test_saturation_widget_redraws_the_initialisation_in_place():
+    initial = sal_network(seed=3)
+    widget = diagrams.attention_saturation(trained_copy(initial), seed=3, layer=0)
+    peaks = initial[0].attention_map().detach().amax(-1).flatten()
+    peaks_shared = initial[2].attention_map().detach().amax(-1).flatten()
+    expected = (torch.cat([peaks, peaks_shared]) >= 0.99).float().mean().item()
+    assert widget.one_hot == pytest.approx(expected)                  # T₀ = 20: the run's own start
+    figures_before = plt.get_fignums()
+    figure, image, before = widget.figure, widget.live.widget, widget.live.widget.value
+    widget.slider.value = 1
+    assert widget.one_hot == 0.0 and "T₀ = 1: 0% of the slices" in figure._suptitle.get_text()
+    assert image.value != before and widget.live.widget is image and image in widget.children
+    assert widget.figure is figure and plt.get_fignums() == figures_before
+    assert len(widget.images) == 4 and all(title in ("same tap", "tap moved") for title in
+                                           [ax.get_title() for ax in figure.axes[4:8]])
+
+
+def test_saturation_widget_says_which_taps_moved():
+    initial = sal_network(seed=0)
+    widget = diagrams.attention_saturation(initial, seed=0, layer=1, slices=[(0, 0), (5, 7)])
+    assert widget.same_tap == [True, True]                            # "trained" = initial: nothing moved
+    moved = copy.deepcopy(initial)
+    start = int(initial[2].chosen_taps()[0, 7])
+    with torch.no_grad():                                             # input channel 7 now keeps another tap
+        moved[2].attention[0, 7] = torch.nn.functional.one_hot(torch.tensor((start + 1) % 9), 9).float()
+    widget = diagrams.attention_saturation(moved, seed=0, layer=1, slices=[(5, 7), (0, 0)])
+    assert widget.same_tap == [False, True]
+
+
+def test_saturation_widget_leaves_the_random_stream_and_the_model_alone():
+    model = trained_copy(sal_network(seed=0))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    widget = diagrams.attention_saturation(model, seed=0)
+    widget.slider.value = 5
+    assert torch.equal(torch.rand(3), expected)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+
+
 # --- bad arguments -----------------------------------------------------------------------
 @pytest.mark.parametrize("call, words", [
     (lambda: diagrams.draw_fire(new_figure(), nn.Conv2d(3, 3, 1), (32, 32)), "module=Conv2d must be a Fire"),
@@ -210,6 +286,12 @@ def test_every_fire_slider_value_keeps_squeeze_below_the_expands():
     (lambda: diagrams.depthwise_separable_anatomy(kernel_size=4), "kernel_size=4 must be one of"),
     (lambda: diagrams.shift_conv_anatomy(size=0), "size=0 must be a positive integer"),
     (lambda: diagrams.sal_anatomy(temperature=3), "temperature=3 must be one of"),
+    (lambda: diagrams.attention_saturation(nn.Conv2d(3, 3, 3), seed=0), "holds no ShiftAttentionConv2d"),
+    (lambda: diagrams.attention_saturation("model", seed=0), "trained=str must be an nn.Module"),
+    (lambda: diagrams.attention_saturation(sal_network(), seed=-1), "seed=-1"),
+    (lambda: diagrams.attention_saturation(sal_network(), seed=0, layer=2), "layer=2 must be an index"),
+    (lambda: diagrams.attention_saturation(sal_network(), seed=0, slices=[(8, 0)]), "slices=[(8, 0)]"),
+    (lambda: diagrams.attention_saturation(sal_network(), seed=0, temperature=3), "temperature=3 must be one of"),
 ])
 def test_bad_arguments(call, words):
     with pytest.raises(ValueError) as error:

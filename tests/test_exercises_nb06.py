@@ -6,12 +6,13 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from course_utils.exercises.nb06 import (check_exercise_1, check_exercise_2, check_exercise_3,
-                                         exercise_3_data)
+                                         check_exercise_4, exercise_4_data)
 from course_utils.layers.shift import shift_channels, shift_groups
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_shift_attention.ipynb"
@@ -127,9 +128,62 @@ def test_exercise_2():
     assert "Not yet" in check_exercise_2(None, None).message
 
 
-# --- exercise 3: one output map of a hardened SAL -------------------------------------------
+# --- exercise 3: one-hot slices at initialisation -------------------------------------------
+def one_hot_at_init(logits, temperature):
+    """The solution: A = softmax(T·a/std(a)) over each slice's 9 taps; share of slices with max A ≥ 0.99."""
+    attention = torch.softmax(temperature * logits / logits.std(-1, keepdim=True), dim=-1)
+    return (attention.amax(-1) >= 0.99).float().mean().item()
+
+
+def by_hand_numpy(logits, temperature):
+    """Another accepted way: numpy, with the same n − 1 standard deviation, a stable softmax by hand."""
+    a = logits.numpy()
+    z = temperature * a / a.std(-1, ddof=1, keepdims=True)
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return (e / e.sum(-1, keepdims=True)).max(-1) >= 0.99
+
+
+def test_exercise_3_accepts_torch_and_numpy():
+    assert check_exercise_3(one_hot_at_init).passed
+    assert check_exercise_3(lambda a, t: float(by_hand_numpy(a, t).mean())).passed
+    assert check_exercise_3(lambda a, t: torch.tensor(one_hot_at_init(a, t))).passed     # a 0-d tensor
+
+
+def test_exercise_3_reports_the_saturation_it_measured():
+    message = check_exercise_3(one_hot_at_init).message
+    assert "at T = 20" in message and "%" in message
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda a, t: (torch.softmax(t * a, -1).amax(-1) >= 0.99).float().mean().item(), "standard deviation"),
+    (lambda a, t: (torch.softmax(t * a / a.std(), -1).amax(-1) >= 0.99).float().mean().item(), "whole tensor"),
+    (lambda a, t: (torch.softmax(t * a / a.std(-1, keepdim=True, unbiased=False), -1).amax(-1) >= 0.99)
+     .float().mean().item(), "n − 1"),
+    (lambda a, t: (torch.softmax(t * a / a.std(-1, keepdim=True), 0).amax(-1) >= 0.99).float().mean().item(),
+     "over the 9 taps"),
+    (lambda a, t: torch.softmax(t * a / a.std(-1, keepdim=True), -1).amax(-1).mean().item(), "not the mean"),
+    (lambda a, t: 100 * one_hot_at_init(a, t), "percentage"),
+    (lambda a, t: 0.5, "count the slices"),
+])
+def test_exercise_3_names_the_typical_mistakes(wrong, hint):
+    verdict = check_exercise_3(wrong)
+    assert not verdict.passed and hint in verdict.message, verdict
+
+
+def test_exercise_3_not_yet():
+    def skeleton(logits, temperature):
+        raise NotImplementedError
+
+    assert "Not yet" in check_exercise_3(None).message
+    assert "NotImplementedError" in check_exercise_3(skeleton).message
+    assert "raised ZeroDivisionError" in check_exercise_3(lambda a, t: 1 / 0).message
+    assert "one number" in check_exercise_3(lambda a, t: [0.5]).message
+    assert "your function itself" in check_exercise_3(0.54).message
+
+
+# --- exercise 4: one output map of a hardened SAL -------------------------------------------
 def reference_answer(sign=1, swap=False, weighted=True):
-    x, taps, w = exercise_3_data()
+    x, taps, w = exercise_4_data()
     total = 0
     for c in range(x.shape[1]):
         dy, dx = int(taps[c]) // 3 - 1, int(taps[c]) % 3 - 1
@@ -140,13 +194,13 @@ def reference_answer(sign=1, swap=False, weighted=True):
     return total
 
 
-def test_exercise_3():
-    assert check_exercise_3(reference_answer()).passed
-    assert "wrong way" in check_exercise_3(reference_answer(sign=-1)).message
-    assert "swapped" in check_exercise_3(reference_answer(swap=True)).message
-    assert "weight w[c]" in check_exercise_3(reference_answer(weighted=False)).message
-    assert "shape" in check_exercise_3(torch.zeros(1, 3, 3)).message
-    assert "Not yet" in check_exercise_3(None).message
+def test_exercise_4():
+    assert check_exercise_4(reference_answer()).passed
+    assert "wrong way" in check_exercise_4(reference_answer(sign=-1)).message
+    assert "swapped" in check_exercise_4(reference_answer(swap=True)).message
+    assert "weight w[c]" in check_exercise_4(reference_answer(weighted=False)).message
+    assert "shape" in check_exercise_4(torch.zeros(1, 3, 3)).message
+    assert "Not yet" in check_exercise_4(None).message
 
 
 # --- the notebook ---------------------------------------------------------------------------
@@ -166,7 +220,7 @@ def test_the_notebook_executes_no_solution():
                 f"a checker is called with a literal or an expression: {argument!r}"
     assert not re.search(r"^def check_exercise", joined, re.MULTILINE)
     assert not re.search(r"^solution", joined, re.MULTILINE)
-    assert re.search(r"^answer_3 = None", joined, re.MULTILINE)
+    assert re.search(r"^answer_4 = None", joined, re.MULTILINE)
     assert re.search(r"^sal_words_answer, conv_words_answer = None, None", joined, re.MULTILINE)
 
 
@@ -177,10 +231,16 @@ def test_the_skeleton_in_the_notebook_is_graded_not_yet():
     exec(skeleton, namespace)  # the student's cell as committed: imports and the class only
     verdict = check_exercise_1(namespace["MyShiftConv"])
     assert not verdict.passed and "Not yet" in verdict.message
+    function = next(c for c in _code_cells() if "def one_hot_at_init" in c)
+    namespace = {}
+    exec(function, namespace)
+    verdict = check_exercise_3(namespace["one_hot_at_init"])
+    assert not verdict.passed and "NotImplementedError" in verdict.message
 
 
 def test_the_notebook_reads_as_a_lecture():
-    """Going further, then References (papers with arXiv ids); a main path of about 1,200 words;
+    """Going further, then References (papers with arXiv ids); a main path of at most 1,250 words (the
+    project's lecture limit);
     nothing a student cannot open (facts.md, issues) and no empty GPU section."""
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
@@ -188,7 +248,7 @@ def test_the_notebook_reads_as_a_lecture():
     assert "## Going further" in headings and headings[-1] == "## References"
     main_path = markdown[:next(i for i, m in enumerate(markdown)
                                if m.lstrip().startswith("## Going further"))]
-    assert sum(len(m.split()) for m in main_path) <= 1200
+    assert sum(len(m.split()) for m in main_path) <= 1250
     assert len(re.findall(r"arXiv:\d{4}\.\d{5}", markdown[-1])) >= 3
     text = NOTEBOOK.read_text(encoding="utf-8").lower()
     for phrase in ("facts.md", "the issue", "issue asks", "nothing to show"):

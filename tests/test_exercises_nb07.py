@@ -115,13 +115,40 @@ def test_design_figure_marks_over_budget_variants_and_the_design():
     runs = [BASELINE, {"variant": "fire", "operator": "Fire", "params": 21_378, "macs": 2_999_552,
                        "accuracy": 0.62}]
     figure = design_figure(runs, design=BaselineCNN("fire", 1.0), accuracy=0.63)
-    labels = figure.legends[0].get_texts()
-    assert any("your design" in t.get_text() for t in labels)
-    markers = figure.axes[0].lines
-    standard = next(line for line in markers if line.get_label().startswith("standard"))
-    assert standard.get_markerfacecolor() == "none"           # over the budget: hollow
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert any("your design" in label for label in labels)
+    assert "standard 3×3" in labels and "Fire" in labels
+    over, under = ([line for line in figure.axes[0].lines if line.get_marker() in tuple("osD^vPX")
+                    and (line.get_markerfacecolor() == "none") == hollow] for hollow in (True, False))
+    assert [line.get_xdata()[0] for line in over] == [score(BASELINE["params"], BASELINE["macs"])]  # over budget
+    assert len(under) == 1
     with pytest.raises(ValueError, match="baseline"):
         design_figure(runs, baseline="nope")
+
+
+def test_design_figure_takes_the_sweep_summary_with_error_bars():
+    import pandas as pd
+
+    summary = pd.DataFrame([
+        {"variant": "standard", "operator": "standard 3×3", "width": w, "params": variant_cost("standard").params,
+         "macs": m, "mean": a, "std": 0.004, "n": 3} for w, m, a in ((0.5, 2_290_000, 0.62), (1.0, 8_699_904, 0.66))
+    ] + [{"variant": "fire", "operator": "Fire", "width": 1.0, "params": 21_378, "macs": 2_999_552, "mean": 0.61,
+          "std": 0.006, "n": 3}])
+    figure = design_figure(summary)
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert labels.count("standard 3×3") == 1 and labels.count("Fire") == 1     # one entry per operator
+    threshold = [line for line in figure.axes[0].lines if line.get_linestyle() == ":"]
+    assert threshold and threshold[0].get_ydata()[0] == pytest.approx(100 * (0.66 - ACCURACY_MARGIN))  # lab width
+    with pytest.raises(ValueError, match="runs"):
+        design_figure("standard")
+
+
+def test_design_checker_reads_a_pandas_row_and_reports_the_seed_spread():
+    import pandas as pd
+
+    row = pd.Series(BASELINE | {"std": 0.004, "n": 3})
+    verdict = check_design(BaselineCNN("depthwise_separable", 1.25), baseline=row)
+    assert verdict.passed and "mean of 3 seeds, std 0.4 points" in verdict.message
 
 
 def test_design_switch_starts_off(monkeypatch):
@@ -150,3 +177,20 @@ def test_notebook_trains_the_design_only_behind_the_switch():
     assert len(training) == 1
     assert "if TRAIN_MY_DESIGN.value and my_design is not None:" in training[0]
     assert any("TRAIN_MY_DESIGN = design_switch()" in s for s in sources)
+
+
+def test_notebook_loads_the_committed_sweep_and_retrains_only_the_live_demo_runs():
+    sources = code_sources()
+    joined = "\n".join(sources)
+    assert "load_lab_runs(data)" in joined and "load_reference_runs()" in joined
+    training = [s for s in sources if "train_variant(" in s and "import" not in s]
+    assert len(training) == 1, "one cell trains the lab's live runs"
+    cell = training[0]
+    assert "if RETRAIN.value:" in cell and "seed=0" in cell and "LIVE_WIDTHS.items()" in cell
+
+
+def test_notebook_times_sal_deployed_and_shows_the_macs_it_executes():
+    joined = "\n".join(code_sources())
+    assert "to_deployed_model(harden(" in joined and "network_macs(" in joined
+    assert "deployed_labels" in joined and "sal_label" in joined    # every SAL latency is labelled
+    assert '"MACs executed (M)"' in joined and '"MACs needed (M)"' in joined

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_utils.pareto import dominates, pareto_front
+from course_utils.pareto import best_under_budget, dominates, pareto_front
 
 values = st.integers(0, 6).map(float)   # few distinct values: many ties, the hard case
 
@@ -49,3 +49,47 @@ def test_numpy_inputs():
 def test_bad_input(costs, accs, match):
     with pytest.raises(ValueError, match=match):
         pareto_front(costs, accs)
+
+
+# --- the best model within a budget, and the best of the other groups ----------------------------
+@given(st.lists(st.tuples(values, values, st.sampled_from("abc")), max_size=12), values)
+def test_best_under_budget_against_its_definition(models, budget):
+    costs = [c for c, _, _ in models]
+    accuracies = [a for _, a, _ in models]
+    groups = [g for _, _, g in models]
+    result = best_under_budget(costs, accuracies, groups, budget)
+    fits = [i for i in range(len(models)) if costs[i] <= budget]
+    if not fits:
+        assert result is None
+        return
+    winner, runner_up = result
+    assert costs[winner] <= budget and accuracies[winner] == max(accuracies[i] for i in fits)
+    others = [i for i in fits if groups[i] != groups[winner]]
+    if not others:
+        assert runner_up is None
+    else:
+        assert groups[runner_up] != groups[winner] and costs[runner_up] <= budget
+        assert accuracies[runner_up] == max(accuracies[i] for i in others)
+
+
+def test_best_under_budget_by_hand():
+    costs = [1.0, 2.0, 3.0, 2.0]
+    accs = [0.5, 0.7, 0.9, 0.6]
+    groups = ["a", "a", "b", "b"]
+    assert best_under_budget(costs, accs, groups, 2.5) == (1, 3)      # b's 0.9 costs too much
+    assert best_under_budget(costs, accs, groups, 3.0) == (2, 1)
+    assert best_under_budget(costs, accs, groups, 1.0) == (0, None)   # only group a fits
+    assert best_under_budget(costs, accs, groups, 0.5) is None
+    assert best_under_budget(costs, accs, groups, float("inf")) == (2, 1)
+    # equal accuracies: the cheaper model wins
+    assert best_under_budget([2.0, 1.0], [0.8, 0.8], ["a", "b"], 5.0) == (1, 0)
+
+
+@pytest.mark.parametrize("groups, budget, match", [
+    (["a"], 1.0, "groups has 1 values and costs 2"),
+    (["a", "b"], float("nan"), "budget=nan must be a number"),
+    (["a", "b"], True, "budget=True must be a number"),
+])
+def test_best_under_budget_bad_input(groups, budget, match):
+    with pytest.raises(ValueError, match=match):
+        best_under_budget([1.0, 2.0], [0.5, 0.6], groups, budget)

@@ -3,11 +3,14 @@
 1. build it: a shift + 1×1 block (Wu et al. 2018), graded against
    :class:`course_utils.layers.ShiftConv2d`;
 2. the memory of one hardened SAL layer and of a 3×3 convolution (Hacene et al. 2020's accounting);
-3. the output map of one hardened SAL filter: a different shift per input channel, then a
-   weighted sum (a tensor, computed from :func:`exercise_3_data`).
+3. how saturated a freshly initialised SAL is: the fraction of attention slices that are one-hot
+   before any training, softmax(T·a/std(a)) with a ~ U(0, 1), at T = 1, 5 and 20 (a function);
+4. (Going further) the output map of one hardened SAL filter: a different shift per input channel,
+   then a weighted sum (a tensor, computed from :func:`exercise_4_data`).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -165,18 +168,106 @@ def check_exercise_2(sal_words: object, conv_words: object) -> Verdict:
 
 
 # ---------------------------------------------------------------------------------------------
-# Exercise 3: one output map of a hardened SAL
+# Exercise 3: how many slices are one-hot before any training?
 # ---------------------------------------------------------------------------------------------
-EX3_CHANNELS, EX3_SIZE, EX3_SEED = 6, 7, 1
+EX3_SLICES, EX3_TAPS, EX3_SEED = 20_000, 9, 3
+EX3_TEMPERATURES = (1.0, 5.0, 20.0)
+EX3_THRESHOLD = 0.99
+EX3_TOLERANCE = 0.002        # a few slices may round the other way at 0.99 in another float order
 
 
-def exercise_3_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def exercise_3_logits() -> torch.Tensor:
+    """Attention logits a ~ U(0, 1) of shape (slices, 9), as ``ShiftAttentionConv2d`` initialises them."""
+    generator = torch.Generator().manual_seed(EX3_SEED)
+    return torch.rand(EX3_SLICES, EX3_TAPS, generator=generator)
+
+
+def _one_hot_share(logits: torch.Tensor, temperature: float, *, std: str = "taps", divide: bool = True,
+                   softmax_dim: int = -1, statistic: str = "fraction") -> float:
+    """The reference (defaults) and its typical mistakes: the fraction of slices whose largest
+    softmax(T·a/std(a)) is ≥ 0.99. ``std``: 'taps' (each slice's, n − 1), 'population' (each slice's,
+    n) or 'all' (one std for the whole tensor); ``statistic``: 'fraction', 'percent' or 'mean peak'."""
+    if divide:
+        spread = {"taps": lambda: logits.std(-1, keepdim=True),
+                  "population": lambda: logits.std(-1, keepdim=True, unbiased=False),
+                  "all": lambda: logits.std()}[std]()
+        logits = logits / spread
+    peaks = torch.softmax(temperature * logits, dim=softmax_dim).amax(-1)
+    if statistic == "mean peak":
+        return float(peaks.mean())
+    share = float((peaks >= EX3_THRESHOLD).float().mean())
+    return 100 * share if statistic == "percent" else share
+
+
+EX3_MISTAKES: dict[str, dict[str, object]] = {
+    "divide the logits by their standard deviation over the 9 taps first: A = softmax(T·a/std(a))":
+        {"divide": False},
+    "the standard deviation is taken over each slice's 9 taps (dim=-1), not over the whole tensor":
+        {"std": "all"},
+    "the layer uses torch's std, which divides by n − 1 (np.std and unbiased=False divide by n)":
+        {"std": "population"},
+    "the softmax runs over the 9 taps of each slice (dim=-1), not over the slices": {"softmax_dim": 0},
+    "return the fraction of slices whose largest A is ≥ 0.99, not the mean of the largest A":
+        {"statistic": "mean peak"},
+    "return a fraction between 0 and 1, not a percentage": {"statistic": "percent"},
+}
+
+
+def check_exercise_3(one_hot_at_init: object) -> Verdict:
+    """Grade ``one_hot_at_init(logits, temperature)``: the fraction of the slices of ``logits`` (shape
+    (slices, 9), a ~ U(0, 1)) whose largest attention softmax(T·a/std(a)) is ≥ 0.99, at T = 1, 5, 20."""
+    if one_hot_at_init is None:
+        return Verdict(False, NOT_YET)
+    if not callable(one_hot_at_init):
+        return Verdict(False, f"❌ Not yet — pass your function itself, not a {type(one_hot_at_init).__name__}.")
+    logits = exercise_3_logits()
+    answers = []
+    for temperature in EX3_TEMPERATURES:
+        try:
+            with torch.no_grad():
+                answer = one_hot_at_init(logits.clone(), temperature)
+        except NotImplementedError:
+            return Verdict(False, "❌ Not yet — the function still raises NotImplementedError.")
+        except Exception as error:  # the student's code: say what it raised
+            return Verdict(False, f"❌ Not yet — one_hot_at_init(logits, {temperature:g}) raised "
+                                  f"{type(error).__name__}: {error}")
+        if hasattr(answer, "item") and not isinstance(answer, (int, float)):   # a 1-element tensor or array
+            try:
+                answer = answer.item()
+            except (RuntimeError, ValueError):
+                pass
+        if isinstance(answer, bool) or not isinstance(answer, (int, float)) or not math.isfinite(answer):
+            return Verdict(False, f"❌ Not yet — return one number (a fraction), not {answer!r}.")
+        answers.append(float(answer))
+
+    def matches(**mistake: object) -> bool:
+        scale = 100 if mistake.get("statistic") == "percent" else 1
+        return all(abs(answer - _one_hot_share(logits, t, **mistake)) <= EX3_TOLERANCE * scale
+                   for answer, t in zip(answers, EX3_TEMPERATURES))
+
+    if matches():
+        shares = ", ".join(f"{answer:.0%} at T = {t:g}" for answer, t in zip(answers, EX3_TEMPERATURES))
+        return Verdict(True, f"✅ Correct: one-hot before any training: {shares}. At the authors' T = 20 "
+                             "many slices start saturated: their softmax passes almost no gradient.")
+    for hint, mistake in EX3_MISTAKES.items():
+        if matches(**mistake):
+            return Verdict(False, f"❌ Not yet: {hint}.")
+    return Verdict(False, "❌ Not yet: for each slice, A = softmax(T·a/std(a)) over its 9 taps; count the "
+                          "slices whose largest A is ≥ 0.99 and divide by the number of slices.")
+
+# ---------------------------------------------------------------------------------------------
+# Exercise 4 (Going further): one output map of a hardened SAL
+# ---------------------------------------------------------------------------------------------
+EX4_CHANNELS, EX4_SIZE, EX4_SEED = 6, 7, 1
+
+
+def exercise_4_data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x, taps, w): x of shape (1, C, H, W), the kept tap t(c) of each input channel (an index
     0..8, t = (dy + 1)·3 + (dx + 1)), and the kept weight w[c]."""
-    generator = torch.Generator().manual_seed(EX3_SEED)
-    x = torch.randn(1, EX3_CHANNELS, EX3_SIZE, EX3_SIZE, generator=generator)
-    taps = torch.randint(0, 9, (EX3_CHANNELS,), generator=generator)
-    w = torch.randn(EX3_CHANNELS, generator=generator)
+    generator = torch.Generator().manual_seed(EX4_SEED)
+    x = torch.randn(1, EX4_CHANNELS, EX4_SIZE, EX4_SIZE, generator=generator)
+    taps = torch.randint(0, 9, (EX4_CHANNELS,), generator=generator)
+    w = torch.randn(EX4_CHANNELS, generator=generator)
     return x, taps, w
 
 
@@ -188,9 +279,9 @@ def _one_tap_conv(x: torch.Tensor, taps: torch.Tensor, w: torch.Tensor) -> torch
     return F.conv2d(x, kernel, padding=1)[:, 0]
 
 
-def check_exercise_3(answer: object) -> Verdict:
-    """y = Σ_c w[c]·shift_{t(c)}(x[c]), shape (1, H, W), for the data of exercise_3_data()."""
-    x, taps, w = exercise_3_data()
+def check_exercise_4(answer: object) -> Verdict:
+    """y = Σ_c w[c]·shift_{t(c)}(x[c]), shape (1, H, W), for the data of exercise_4_data()."""
+    x, taps, w = exercise_4_data()
     expected = _one_tap_conv(x, taps, w)
     if answer is None:
         return Verdict(False, NOT_YET)
@@ -219,5 +310,5 @@ def check_exercise_3(answer: object) -> Verdict:
                           "t % 3 − 1), multiply by w[c], sum over c.")
 
 
-__all__ = ["check_exercise_1", "check_exercise_2", "check_exercise_3", "exercise_3_data",
-           "EX1_CASES"]
+__all__ = ["check_exercise_1", "check_exercise_2", "check_exercise_3", "exercise_3_logits",
+           "check_exercise_4", "exercise_4_data", "EX1_CASES"]

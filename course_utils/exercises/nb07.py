@@ -6,7 +6,9 @@
   (a value; the measured speed-up is discussed in the solution).
 - Exercise 3: the structured pruning rate p_s that halves any model's score (a value).
 - Design task: beat the baseline's challenge score under a MAC budget, without losing more than
-  ``ACCURACY_MARGIN`` of its accuracy (:func:`check_design`, :func:`design_figure`).
+  ``ACCURACY_MARGIN`` of its accuracy (:func:`check_design`, :func:`design_figure`). The baseline's
+  accuracy is the mean over its committed seeds; the design is one seed, so the verdict also says how
+  far one seed moves (the baseline's standard deviation).
 
 The expected answers are computed here from the lab's own networks and ``course_utils.challenge``,
 never written in the notebook; ``tests/test_exercises_nb07.py`` checks the right answers and the
@@ -118,14 +120,26 @@ def check_exercise_3(answer: object) -> Verdict:
 # The open design task
 # ---------------------------------------------------------------------------------------------
 def _baseline_row(baseline: object) -> tuple[float, float, float]:
-    """(params, macs, accuracy) of the baseline's row of the lab (a mapping, e.g. ``runs[0]``)."""
+    """(params, macs, accuracy) of the baseline's row of the lab (a mapping, e.g. ``lab.loc["standard"]``;
+    its accuracy is the mean over the committed seeds)."""
+    if not isinstance(baseline, Mapping) and hasattr(baseline, "to_dict"):   # a pandas row
+        baseline = baseline.to_dict()
     if not isinstance(baseline, Mapping) or not {"params", "macs", "accuracy"} <= set(baseline):
-        raise ValueError(f"baseline={baseline!r} must be a row of the lab's runs, a mapping with "
-                         "'params', 'macs' and 'accuracy' (e.g. runs[0], the standard variant)")
+        raise ValueError(f"baseline={baseline!r} must be a row of the lab's table, a mapping with "
+                         "'params', 'macs' and 'accuracy' (e.g. lab.loc['standard'], the standard variant)")
     accuracy = baseline["accuracy"]
     if isinstance(accuracy, bool) or not isinstance(accuracy, Real) or not 0 <= accuracy <= 1:
         raise ValueError(f"baseline['accuracy']={accuracy!r} must be a fraction in [0, 1]")
     return float(baseline["params"]), float(baseline["macs"]), float(accuracy)
+
+
+def _seed_spread(baseline: object) -> str:
+    """' (mean of n seeds, std s points)' when the baseline row carries 'n' and 'std', else ''."""
+    row = baseline.to_dict() if not isinstance(baseline, Mapping) and hasattr(baseline, "to_dict") else baseline
+    n, std = row.get("n"), row.get("std")
+    if isinstance(n, Real) and isinstance(std, Real) and n > 1 and math.isfinite(std):
+        return f" (mean of {int(n)} seeds, std {100 * std:.1f} points: one seed moves about that much)"
+    return ""
 
 
 def design_cost(model: nn.Module) -> Cost:
@@ -168,15 +182,16 @@ def check_design(design: object, *, baseline: Mapping[str, Any], accuracy: float
              f"{'✅' if cheaper else '❌'} score: {mine:.4f} {'<' if cheaper else '≥'} "
              f"baseline {theirs:.4f} ({cost.params:,} params)"]
     bar = base_accuracy - ACCURACY_MARGIN
+    spread = _seed_spread(baseline)
     if accuracy is None:
         lines.append(f"… accuracy: not trained yet (it must reach {100 * bar:.1f} %, the baseline's "
-                     f"{100 * base_accuracy:.1f} % minus {100 * ACCURACY_MARGIN:.0f} points)")
+                     f"{100 * base_accuracy:.1f} %{spread} minus {100 * ACCURACY_MARGIN:.0f} points)")
         accurate = True
     else:
         accurate = accuracy >= bar
         lines.append(f"{'✅' if accurate else '❌'} accuracy: {100 * accuracy:.1f} % "
-                     f"{'≥' if accurate else '<'} {100 * bar:.1f} % (baseline {100 * base_accuracy:.1f} % "
-                     f"minus {100 * ACCURACY_MARGIN:.0f} points)")
+                     f"{'≥' if accurate else '<'} {100 * bar:.1f} % (baseline {100 * base_accuracy:.1f} %"
+                     f"{spread} minus {100 * ACCURACY_MARGIN:.0f} points)")
     passed = within_budget and cheaper and accurate
     if not passed:
         hint = ("too many MACs: a cheaper block or a smaller width" if not within_budget else
@@ -210,29 +225,78 @@ def design_switch() -> Any:
     return button
 
 
-def design_figure(runs: Sequence[Mapping[str, Any]], *, baseline: str = "standard",
-                  design: nn.Module | None = None, accuracy: float | None = None,
-                  mac_budget: int = MAC_BUDGET):
-    """Score (log) against accuracy: the committed variants (hollow when over the MAC budget), the
-    target region (left of the baseline's score, above its accuracy − ACCURACY_MARGIN) and the design:
-    a point once trained, a dotted vertical line at its score before."""
+def _figure_rows(runs: object) -> list[dict[str, Any]]:
+    """The lab's points as dicts (variant, operator, width, params, macs, accuracy, std): from the sweep's
+    summary (a DataFrame with 'mean' and 'std', e.g. ``summarise(load_lab_runs(data))``) or from a
+    sequence of mappings with 'accuracy'."""
+    if hasattr(runs, "to_dict") and hasattr(runs, "columns"):           # a pandas DataFrame
+        records = runs.to_dict("records")
+    elif isinstance(runs, Sequence) and not isinstance(runs, str):
+        records = [dict(row) if isinstance(row, Mapping) else row for row in runs]
+    else:
+        raise ValueError(f"runs={runs!r} must be the sweep's summary (a DataFrame) or a list of rows")
+    rows = []
+    for i, row in enumerate(records):
+        if not isinstance(row, Mapping):
+            raise ValueError(f"runs[{i}]={row!r} must be a mapping with variant, operator, params, macs, accuracy")
+        accuracy = row.get("mean", row.get("accuracy"))
+        missing = [key for key in ("variant", "operator", "params", "macs") if key not in row]
+        if missing or accuracy is None:
+            raise ValueError(f"runs[{i}] lacks {missing or ['accuracy (or mean)']}: pass the sweep's summary")
+        std = row.get("std", 0.0)
+        rows.append({"variant": row["variant"], "operator": row["operator"], "width": row.get("width"),
+                     "params": float(row["params"]), "macs": float(row["macs"]), "accuracy": float(accuracy),
+                     "std": float(std) if isinstance(std, Real) and math.isfinite(std) else 0.0})
+    return rows
+
+
+def _baseline_point(rows: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
+    """The baseline's point: the row of variant ``baseline`` at its lab width (``VARIANTS``), or its
+    only row."""
+    from ..models.operator_lab import VARIANTS
+
+    mine = [row for row in rows if row["variant"] == baseline]
+    if not mine:
+        raise ValueError(f"baseline={baseline!r} must be the 'variant' of one of the runs: "
+                         f"{list(dict.fromkeys(row['variant'] for row in rows))}")
+    if len(mine) == 1:
+        return mine[0]
+    lab_width = VARIANTS[baseline].width if baseline in VARIANTS else None
+    at_lab = [row for row in mine if row["width"] == lab_width]
+    if len(at_lab) != 1:
+        raise ValueError(f"baseline={baseline!r} has {len(mine)} rows and none at its lab width {lab_width}")
+    return at_lab[0]
+
+
+def design_figure(runs: Any, *, baseline: str = "standard", design: nn.Module | None = None,
+                  accuracy: float | None = None, mac_budget: int = MAC_BUDGET):
+    """Score (log) against accuracy: the committed points (the sweep's summary: every operator at each
+    width, mean ± std over seeds; hollow when over the MAC budget), the target region (left of the
+    baseline's score, above its accuracy − ACCURACY_MARGIN) and the design: a star once trained, a
+    dash-dotted vertical line at its score before."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    rows = {row["variant"]: row for row in runs}
-    if baseline not in rows:
-        raise ValueError(f"baseline={baseline!r} must be the 'variant' of one of the runs: {list(rows)}")
-    _, _, base_accuracy = _baseline_row(rows[baseline])
-    base_score = score(rows[baseline]["params"], rows[baseline]["macs"])
+    rows = _figure_rows(runs)
+    base = _baseline_point(rows, baseline)
+    base_score = score(base["params"], base["macs"])
     fig, ax = plt.subplots(figsize=(10, 4.8), layout="constrained")
     markers = "osD^vPX*"
-    for i, row in enumerate(runs):
-        over = row["macs"] > mac_budget
-        ax.plot(score(row["params"], row["macs"]), 100 * row["accuracy"], markers[i % len(markers)],
-                ms=11, color=f"C{i}", mfc="none" if over else f"C{i}", mew=2,
-                label=f"{row['operator']}, {row['macs'] / 1e6:.1f} M")
+    for i, variant in enumerate(dict.fromkeys(row["variant"] for row in rows)):
+        points = [row for row in rows if row["variant"] == variant]
+        style = {"marker": markers[i % len(markers)], "ms": 10, "mew": 2, "color": f"C{i % 10}",
+                 "capsize": 3, "ls": "none"}
+        labelled = False
+        for over in (False, True):
+            chosen = [row for row in points if (row["macs"] > mac_budget) == over]
+            if not chosen:
+                continue
+            ax.errorbar([score(r["params"], r["macs"]) for r in chosen], [100 * r["accuracy"] for r in chosen],
+                        yerr=[100 * r["std"] for r in chosen], mfc="none" if over else f"C{i % 10}",
+                        label="_nolegend_" if labelled else points[0]["operator"], **style)
+            labelled = True
     ax.axvline(base_score, color="k", ls="--", lw=1, label="baseline's score")
-    ax.axhline(100 * (base_accuracy - ACCURACY_MARGIN), color="k", ls=":", lw=1.5,
+    ax.axhline(100 * (base["accuracy"] - ACCURACY_MARGIN), color="k", ls=":", lw=1.5,
                label=f"baseline − {100 * ACCURACY_MARGIN:.0f} points")
     if design is not None:
         cost = design_cost(design)
@@ -241,18 +305,18 @@ def design_figure(runs: Sequence[Mapping[str, Any]], *, baseline: str = "standar
             ax.axvline(mine, color="k", ls="-.", lw=2.5, label="your design (untrained)")
         else:
             ax.plot(mine, 100 * accuracy, "*", ms=24, color="gold", mec="k", mew=1.5,
-                    label=f"your design, {cost.macs / 1e6:.1f} M")
+                    label=f"your design (one seed), {cost.macs / 1e6:.1f} M MACs")
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylim(min([40.0] + [100 * r["accuracy"] - 5 for r in runs]),
-                max([80.0] + [100 * r["accuracy"] + 5 for r in runs]))
+    ax.set_ylim(min([40.0] + [100 * r["accuracy"] - 5 for r in rows]),
+                max([80.0] + [100 * r["accuracy"] + 5 for r in rows]))
     ax.set_xlabel("challenge score, fp32 (log; lower is better)")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel("test accuracy (%), mean ± std")
     ax.set_title(f"Design task: ≤ {mac_budget / 1e6:g} M MACs")
-    fig.legend(loc="outside right center", fontsize="x-small", title_fontsize="small",
-               title="MACs per image\n(hollow: over budget)")
+    fig.legend(loc="outside right center", fontsize="x-small", title_fontsize="x-small",
+               title=f"hollow: over\n{mac_budget / 1e6:g} M MACs")
     return fig
 
 
