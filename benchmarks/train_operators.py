@@ -22,30 +22,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from course_utils.cost import count
 from course_utils.models.operator_lab import SEEDS, SWEEP_WIDTHS, VARIANTS, lab_model, train_variant
+from course_utils.run_pool import check_common_arguments, run_jobs, shown_command
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 _DATA = {}
-
-
-def _one_thread() -> None:
-    import torch
-    torch.set_num_threads(1)
 
 
 def _train(job: dict) -> dict:
     """One run in a worker process (the data is loaded once per process)."""
     from course_utils.data import load_cifar10
 
-    os.environ["COURSE_COMMAND"] = job["command"]
     if job["data"] not in _DATA:
         _DATA[job["data"]] = load_cifar10(path=job["data"]) if job["data"] else load_cifar10()
     data = _DATA[job["data"]]
@@ -55,14 +47,6 @@ def _train(job: dict) -> dict:
     return {k: v for k, v in row.items() if k not in ("provenance", "history", "model")} | {
         "commit": row["provenance"].get("commit"),
         "train_images": len(data.train_labels)}
-
-
-def _shown_command(raw: list[str]) -> str:
-    """The command line as run, with file and folder paths reduced to their names (no machine paths)."""
-    shown = ["python", "benchmarks/train_operators.py"]
-    for i, arg in enumerate(raw):
-        shown.append(Path(arg).name if i > 0 and raw[i - 1] in ("--data", "--results-dir") else arg)
-    return " ".join(shown)
 
 
 def jobs_for(args: argparse.Namespace, results_dir: Path) -> list[dict]:
@@ -75,8 +59,7 @@ def jobs_for(args: argparse.Namespace, results_dir: Path) -> list[dict]:
             for seed in args.seeds:
                 jobs.append({"variant": variant, "width": width, "seed": seed, "epochs": args.epochs,
                              "prefix": args.prefix, "data": args.data, "retrain": args.retrain,
-                             "device": args.device, "results_dir": str(results_dir),
-                             "command": _shown_command(args.raw)})
+                             "device": args.device, "results_dir": str(results_dir)})
     return sorted(jobs, key=lambda j: -count(lab_model(j["variant"], j["width"]), (1, 3, 32, 32)).macs)
 
 
@@ -95,39 +78,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--retrain", action="store_true", help="train even when a matching result is stored")
     raw = list(argv if argv is not None else sys.argv[1:])
     args = parser.parse_args(raw)
-    args.raw = raw
     unknown = [v for v in args.variants if v not in VARIANTS]
     if unknown:
         raise ValueError(f"--variants {unknown} must be among {list(VARIANTS)}")
-    if args.epochs < 1:
-        raise ValueError(f"--epochs={args.epochs} must be a positive integer")
-    if args.jobs < 1:
-        raise ValueError(f"--jobs={args.jobs} must be a positive integer")
-    if min(args.seeds) < 0:
-        raise ValueError(f"--seeds {args.seeds} must be non-negative integers")
-    if args.data is not None and not Path(args.data).is_file():
-        raise ValueError(f"--data={args.data!r} is not a file: give the path of cifar10-jpeg.npz "
-                         "(the full offline copy) or leave it out for the bundled subset")
+    check_common_arguments(args)
     results_dir = Path(args.results_dir) if args.results_dir else COMMITTED_RESULTS_DIR
     jobs = jobs_for(args, results_dir)
     start = time.perf_counter()
-    rows = []
-    if args.jobs == 1:
-        for job in jobs:
-            rows.append(_train(job))
-            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-    else:
-        os.environ["OMP_NUM_THREADS"] = "1"           # inherited by the workers: one thread each
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_one_thread) as pool:
-            for row in pool.map(_train, jobs):
-                rows.append(row)
-                print(json.dumps(row, ensure_ascii=False), flush=True)
+    rows = run_jobs(_train, jobs, args.jobs)
     print(json.dumps({"script": "train_operators", "runs": len(rows), "trained": sum(not r["cached"] for r in rows),
                       "epochs": args.epochs, "train_images": rows[0]["train_images"] if rows else None,
                       "jobs": args.jobs, "seconds": round(time.perf_counter() - start, 1),
                       "reach_90": [f'{r["variant"]}@{r["width"]}' for r in rows if r["accuracy"] >= 0.90],
-                      "command": _shown_command(raw)}, ensure_ascii=False))
+                      "command": shown_command("benchmarks/train_operators.py", raw)}, ensure_ascii=False))
     return rows
 
 

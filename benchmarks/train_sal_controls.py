@@ -21,23 +21,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from course_utils.models.operator_lab import SEEDS
 from course_utils.models.sal_controls import CONTROLS, attention_summary, control_run_name, train_control
+from course_utils.run_pool import check_common_arguments, run_jobs, shown_command
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 _DATA = {}
-
-
-def _one_thread() -> None:
-    import torch
-    torch.set_num_threads(1)
 
 
 def _load_data(job: dict):
@@ -52,7 +45,6 @@ def _load_data(job: dict):
 
 def _train(job: dict) -> dict:
     """One run in a worker process."""
-    os.environ["COURSE_COMMAND"] = job["command"]
     data = _load_data(job)
     row = train_control(job["control"], data, seed=job["seed"], epochs=job["epochs"], retrain=job["retrain"],
                         device=job["device"], cache_dir=job["results_dir"], progress=False)
@@ -63,20 +55,12 @@ def _train(job: dict) -> dict:
         "test_images": len(data.test_labels)}
 
 
-def _shown_command(raw: list[str]) -> str:
-    """The command line as run, with folder paths reduced to their names (no machine paths)."""
-    shown = ["python", "benchmarks/train_sal_controls.py"]
-    for i, arg in enumerate(raw):
-        shown.append(Path(arg).name if i > 0 and raw[i - 1] == "--results-dir" else arg)
-    return " ".join(shown)
-
-
 def jobs_for(args: argparse.Namespace, results_dir: Path) -> list[dict]:
     """Every (control, seed) to train, seed by seed (every control's seed 0 first: an interrupted set
     already compares the controls), all at the same cost."""
     return [{"control": control, "seed": seed, "epochs": args.epochs, "retrain": args.retrain,
              "device": args.device, "results_dir": str(results_dir), "train_images": args.train_images,
-             "test_images": args.test_images, "command": _shown_command(args.raw)}
+             "test_images": args.test_images}
             for seed in args.seeds for control in args.controls]
 
 
@@ -95,16 +79,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
                         help="test on the first N test images only (smoke tests; needs --results-dir)")
     raw = list(argv if argv is not None else sys.argv[1:])
     args = parser.parse_args(raw)
-    args.raw = raw
     unknown = [c for c in args.controls if c not in CONTROLS]
     if unknown:
         raise ValueError(f"--controls {unknown} must be among {list(CONTROLS)}")
-    if args.epochs < 1:
-        raise ValueError(f"--epochs={args.epochs} must be a positive integer")
-    if args.jobs < 1:
-        raise ValueError(f"--jobs={args.jobs} must be a positive integer")
-    if min(args.seeds) < 0:
-        raise ValueError(f"--seeds {args.seeds} must be non-negative integers")
+    check_common_arguments(args)
     for flag, value in (("--train-images", args.train_images), ("--test-images", args.test_images)):
         if value is not None and value < 1:
             raise ValueError(f"{flag}={value} must be a positive integer")
@@ -114,22 +92,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     results_dir = Path(args.results_dir) if args.results_dir else COMMITTED_RESULTS_DIR
     jobs = jobs_for(args, results_dir)
     start = time.perf_counter()
-    rows = []
-    if args.jobs == 1:
-        for job in jobs:
-            rows.append(_train(job))
-            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-    else:
-        os.environ["OMP_NUM_THREADS"] = "1"           # inherited by the workers: one thread each
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_one_thread) as pool:
-            for row in pool.map(_train, jobs):
-                rows.append(row)
-                print(json.dumps(row, ensure_ascii=False), flush=True)
+    rows = run_jobs(_train, jobs, args.jobs)
     print(json.dumps({"script": "train_sal_controls", "runs": len(rows), "trained": sum(not r["cached"] for r in rows),
                       "epochs": args.epochs, "train_images": rows[0]["train_images"] if rows else None,
                       "test_images": rows[0]["test_images"] if rows else None, "jobs": args.jobs,
-                      "seconds": round(time.perf_counter() - start, 1), "command": _shown_command(raw)},
+                      "seconds": round(time.perf_counter() - start, 1),
+                      "command": shown_command("benchmarks/train_sal_controls.py", raw)},
                      ensure_ascii=False))
     return rows
 

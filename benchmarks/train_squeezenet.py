@@ -19,31 +19,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from course_utils.models.operator_lab import SEEDS
 from course_utils.models.squeezenet_runs import EPOCHS, train_squeezenet_cifar
+from course_utils.run_pool import check_common_arguments, run_jobs, shown_command
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 _DATA = {}
-
-
-def _one_thread() -> None:
-    import torch
-    torch.set_num_threads(1)
 
 
 def _train(job: dict) -> dict:
     """One run in a worker process (the data is loaded once per process)."""
     from course_utils.data import load_cifar10
 
-    os.environ["COURSE_COMMAND"] = job["command"]
     if job["data"] not in _DATA:
         _DATA[job["data"]] = load_cifar10(path=job["data"]) if job["data"] else load_cifar10()
     data = _DATA[job["data"]]
@@ -53,14 +45,6 @@ def _train(job: dict) -> dict:
         "commit": row["provenance"].get("commit"),
         "train_images": len(data.train_labels),
         "final_train_accuracy": row["history"][-1]["train_accuracy"]}
-
-
-def _shown_command(raw: list[str]) -> str:
-    """The command line as run, with file and folder paths reduced to their names (no machine paths)."""
-    shown = ["python", "benchmarks/train_squeezenet.py"]
-    for i, arg in enumerate(raw):
-        shown.append(Path(arg).name if i > 0 and raw[i - 1] in ("--data", "--results-dir") else arg)
-    return " ".join(shown)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -74,41 +58,21 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--retrain", action="store_true", help="train even when a matching result is stored")
     raw = list(argv if argv is not None else sys.argv[1:])
     args = parser.parse_args(raw)
-    if args.epochs < 1:
-        raise ValueError(f"--epochs={args.epochs} must be a positive integer")
-    if args.jobs < 1:
-        raise ValueError(f"--jobs={args.jobs} must be a positive integer")
-    if min(args.seeds) < 0:
-        raise ValueError(f"--seeds {args.seeds} must be non-negative integers")
-    if len(set(args.seeds)) != len(args.seeds):
-        raise ValueError(f"--seeds {args.seeds} must not repeat a seed")
-    if args.data is not None and not Path(args.data).is_file():
-        raise ValueError(f"--data={args.data!r} is not a file: give the path of a CIFAR-10 .npz copy "
-                         "or leave it out for the bundled subset")
+    check_common_arguments(args)
     results_dir = Path(args.results_dir) if args.results_dir else COMMITTED_RESULTS_DIR
     jobs = [{"seed": seed, "epochs": args.epochs, "data": args.data, "retrain": args.retrain,
-             "device": args.device, "results_dir": str(results_dir), "command": _shown_command(raw)}
+             "device": args.device, "results_dir": str(results_dir)}
             for seed in args.seeds]
     start = time.perf_counter()
-    rows = []
-    if args.jobs == 1:
-        for job in jobs:
-            rows.append(_train(job))
-            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-    else:
-        os.environ["OMP_NUM_THREADS"] = "1"           # inherited by the workers: one thread each
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_one_thread) as pool:
-            for row in pool.map(_train, jobs):
-                rows.append(row)
-                print(json.dumps(row, ensure_ascii=False), flush=True)
+    rows = run_jobs(_train, jobs, args.jobs)
     accuracies = [r["accuracy"] for r in rows]
     print(json.dumps({"script": "train_squeezenet", "runs": len(rows), "trained": sum(not r["cached"] for r in rows),
                       "epochs": args.epochs, "train_images": rows[0]["train_images"], "jobs": args.jobs,
                       "params": rows[0]["params"], "macs": rows[0]["macs"],
                       "mean_accuracy": statistics.fmean(accuracies),
                       "std_accuracy": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
-                      "seconds": round(time.perf_counter() - start, 1), "command": _shown_command(raw)},
+                      "seconds": round(time.perf_counter() - start, 1),
+                      "command": shown_command("benchmarks/train_squeezenet.py", raw)},
                      ensure_ascii=False))
     return rows
 

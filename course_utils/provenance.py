@@ -42,10 +42,12 @@ def command() -> str:
     else:
         parts = []
         for arg in sys.argv:
-            try:
-                arg = str(Path(arg).resolve().relative_to(REPO_ROOT)) if Path(arg).exists() else arg
-            except (ValueError, OSError):
-                arg = Path(arg).name
+            path = Path(arg)
+            if path.is_absolute() or path.exists():     # an absolute path may not exist yet (an output)
+                try:
+                    arg = str(path.resolve().relative_to(REPO_ROOT))
+                except (ValueError, OSError):
+                    arg = path.name
             parts.append(arg)
         text = " ".join(["python"] + parts)
     prefix = os.environ.get("COURSE_COMMAND")

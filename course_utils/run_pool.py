@@ -1,0 +1,80 @@
+"""Plumbing shared by the training scripts in ``benchmarks/`` (``train_operators.py``,
+``train_sal_controls.py``, ``train_squeezenet.py``): check their common arguments, and run their jobs
+one after the other or N at a time, each in its own process with one thread.
+
+On 2 cores, two 1-thread runs side by side finish sooner than two 2-thread runs one after the other.
+Each finished run is printed as one JSON line as soon as it (and every run before it) is done.
+A run's provenance records the command as the worker process sees it (``provenance.command``: the
+script and its arguments, paths cut to names), so no machine path ends up in a stored result.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from . import checks
+
+
+def check_common_arguments(args: argparse.Namespace) -> None:
+    """Refuse what no training script can run: ``--epochs`` and ``--jobs`` must be positive, ``--seeds``
+    distinct and non-negative, ``--data`` (where the script has it) an existing file."""
+    if args.epochs < 1:
+        raise ValueError(f"--epochs={args.epochs} must be a positive integer")
+    if args.jobs < 1:
+        raise ValueError(f"--jobs={args.jobs} must be a positive integer")
+    if min(args.seeds) < 0:
+        raise ValueError(f"--seeds {args.seeds} must be non-negative integers")
+    if len(set(args.seeds)) != len(args.seeds):
+        raise ValueError(f"--seeds {args.seeds} must not repeat a seed")
+    data = getattr(args, "data", None)
+    if data is not None and not Path(data).is_file():
+        raise ValueError(f"--data={data!r} is not a file: give the path of a CIFAR-10 .npz copy "
+                         "(cifar10-jpeg.npz, the full offline copy) or leave it out for the bundled subset")
+
+
+def shown_command(script: str, argv: list[str]) -> str:
+    """The command line as typed, for a summary line: the values of ``--data`` and ``--results-dir``
+    are cut to their last path component (no machine paths)."""
+    shown = ["python", script]
+    for i, arg in enumerate(argv):
+        after_path_option = i > 0 and argv[i - 1] in ("--data", "--results-dir")
+        shown.append(Path(arg).name if after_path_option else arg)
+    return " ".join(shown)
+
+
+def _one_thread() -> None:
+    import torch
+    torch.set_num_threads(1)
+
+
+def run_jobs(train_one: Callable[[dict], dict], jobs: list[dict], n_jobs: int) -> list[dict]:
+    """``[train_one(job) for job in jobs]``, printing each result as one JSON line; with ``n_jobs > 1``,
+    ``n_jobs`` worker processes (spawned, one thread each) take the jobs in order. ``train_one`` must be
+    a module-level function of the script (the workers import it by name)."""
+    checks.positive_int("n_jobs", n_jobs)
+    if not callable(train_one):
+        raise ValueError(f"train_one={train_one!r} must be a function of one job (a dict)")
+    rows: list[dict] = []
+    if n_jobs == 1:
+        results = map(train_one, jobs)
+    else:
+        os.environ["OMP_NUM_THREADS"] = "1"           # inherited by the workers: one thread each
+        pool = ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_one_thread)
+        results = pool.map(train_one, jobs)
+    try:
+        for row in results:
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    finally:
+        if n_jobs > 1:
+            pool.shutdown(cancel_futures=True)
+    return rows
+
+
+__all__ = ["check_common_arguments", "shown_command", "run_jobs"]

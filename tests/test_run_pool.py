@@ -1,0 +1,70 @@
+"""The training scripts' shared plumbing: argument checks, the shown command, running jobs."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from course_utils.run_pool import check_common_arguments, run_jobs, shown_command
+
+
+def arguments(**overrides) -> argparse.Namespace:
+    values = {"epochs": 20, "jobs": 2, "seeds": [0, 1, 2], "data": None} | overrides
+    return argparse.Namespace(**values)
+
+
+def test_good_arguments_pass():
+    check_common_arguments(arguments())
+    check_common_arguments(argparse.Namespace(epochs=1, jobs=1, seeds=[3]))      # a script without --data
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"epochs": 0}, "--epochs=0 must be a positive integer"),
+    ({"jobs": 0}, "--jobs=0 must be a positive integer"),
+    ({"seeds": [0, -1]}, r"--seeds \[0, -1\] must be non-negative integers"),
+    ({"seeds": [1, 1]}, r"--seeds \[1, 1\] must not repeat a seed"),
+    ({"data": "no/such/file.npz"}, "--data='no/such/file.npz' is not a file: give the path of a CIFAR-10"),
+])
+def test_bad_arguments_are_refused(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        check_common_arguments(arguments(**overrides))
+
+
+def test_shown_command_cuts_paths_to_names():
+    argv = ["--data", "/home/someone/shared/data/cifar10-jpeg.npz", "--results-dir", "/tmp/x/runs", "--jobs", "2"]
+    assert shown_command("benchmarks/train_operators.py", argv) == (
+        "python benchmarks/train_operators.py --data cifar10-jpeg.npz --results-dir runs --jobs 2")
+
+
+def square(job: dict) -> dict:
+    return {"job": job["n"], "square": job["n"] ** 2}
+
+
+def test_run_jobs_in_process_prints_one_json_line_per_job(capsys):
+    rows = run_jobs(square, [{"n": 2}, {"n": 3}], 1)
+    assert rows == [{"job": 2, "square": 4}, {"job": 3, "square": 9}]
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line) for line in lines] == rows
+
+
+@pytest.mark.parametrize("n_jobs, match", [(0, "n_jobs=0"), (True, "n_jobs=True")])
+def test_run_jobs_refuses_a_bad_job_count(n_jobs, match):
+    with pytest.raises(ValueError, match=match):
+        run_jobs(square, [{"n": 1}], n_jobs)
+
+
+def test_run_jobs_refuses_a_non_function():
+    with pytest.raises(ValueError, match="train_one=3 must be a function"):
+        run_jobs(3, [{"n": 1}], 1)
+
+
+def test_provenance_command_cuts_machine_paths_even_before_they_exist(monkeypatch):
+    from course_utils import provenance
+
+    monkeypatch.setattr(provenance.sys, "argv", ["benchmarks/train_operators.py", "--results-dir",
+                                                 "/no/such/folder/runs", "--data", "/also/not/here.npz"])
+    monkeypatch.delenv("COURSE_COMMAND", raising=False)
+    monkeypatch.delitem(provenance.sys.modules, "ipykernel", raising=False)
+    assert provenance.command() == (
+        "python benchmarks/train_operators.py --results-dir runs --data here.npz")
