@@ -20,14 +20,13 @@ loaded, not retrained, so an interrupted set resumes where it stopped.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 from course_utils.models.operator_lab import SEEDS
 from course_utils.models.sal_controls import CONTROLS, attention_summary, control_run_name, train_control
-from course_utils.run_pool import check_common_arguments, run_jobs, shown_command
+from course_utils.run_pool import check_common_arguments, run_jobs, summary_line
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 _DATA = {}
@@ -93,12 +92,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     jobs = jobs_for(args, results_dir)
     start = time.perf_counter()
     rows = run_jobs(_train, jobs, args.jobs)
-    print(json.dumps({"script": "train_sal_controls", "runs": len(rows), "trained": sum(not r["cached"] for r in rows),
-                      "epochs": args.epochs, "train_images": rows[0]["train_images"] if rows else None,
-                      "test_images": rows[0]["test_images"] if rows else None, "jobs": args.jobs,
-                      "seconds": round(time.perf_counter() - start, 1),
-                      "command": shown_command("benchmarks/train_sal_controls.py", raw)},
-                     ensure_ascii=False))
+    print(summary_line("benchmarks/train_sal_controls.py", raw, rows, jobs=args.jobs,
+                       seconds=time.perf_counter() - start, epochs=args.epochs,
+                       train_images=rows[0]["train_images"] if rows else None,
+                       test_images=rows[0]["test_images"] if rows else None))
     return rows
 
 

@@ -18,7 +18,6 @@ run of the script resumes where it stopped.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from course_utils.models.operator_lab import SEEDS
 from course_utils.models.squeezenet_runs import EPOCHS, train_squeezenet_cifar
-from course_utils.run_pool import check_common_arguments, run_jobs, shown_command
+from course_utils.run_pool import check_common_arguments, run_jobs, summary_line
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 _DATA = {}
@@ -66,14 +65,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     start = time.perf_counter()
     rows = run_jobs(_train, jobs, args.jobs)
     accuracies = [r["accuracy"] for r in rows]
-    print(json.dumps({"script": "train_squeezenet", "runs": len(rows), "trained": sum(not r["cached"] for r in rows),
-                      "epochs": args.epochs, "train_images": rows[0]["train_images"], "jobs": args.jobs,
-                      "params": rows[0]["params"], "macs": rows[0]["macs"],
-                      "mean_accuracy": statistics.fmean(accuracies),
-                      "std_accuracy": statistics.stdev(accuracies) if len(accuracies) > 1 else None,
-                      "seconds": round(time.perf_counter() - start, 1),
-                      "command": shown_command("benchmarks/train_squeezenet.py", raw)},
-                     ensure_ascii=False))
+    print(summary_line("benchmarks/train_squeezenet.py", raw, rows, jobs=args.jobs, seconds=time.perf_counter() - start,
+                       epochs=args.epochs, train_images=rows[0]["train_images"], params=rows[0]["params"],
+                       macs=rows[0]["macs"], mean_accuracy=statistics.fmean(accuracies),
+                       std_accuracy=statistics.stdev(accuracies) if len(accuracies) > 1 else None))
     return rows
 
 

@@ -77,4 +77,12 @@ def run_jobs(train_one: Callable[[dict], dict], jobs: list[dict], n_jobs: int) -
     return rows
 
 
-__all__ = ["check_common_arguments", "shown_command", "run_jobs"]
+def summary_line(script: str, argv: list[str], rows: list[dict], *, jobs: int, seconds: float, **fields) -> str:
+    """The JSON line a training script prints last: the script's name, the runs (and how many of them were
+    trained rather than loaded), ``fields``, the jobs, the wall time (s) and the command as typed."""
+    trained = sum(not row["cached"] for row in rows)
+    return json.dumps({"script": Path(script).stem, "runs": len(rows), "trained": trained, **fields, "jobs": jobs,
+                       "seconds": round(seconds, 1), "command": shown_command(script, argv)}, ensure_ascii=False)
+
+
+__all__ = ["check_common_arguments", "shown_command", "run_jobs", "summary_line"]

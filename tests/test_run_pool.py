@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from course_utils.run_pool import check_common_arguments, run_jobs, shown_command
+from course_utils.run_pool import check_common_arguments, run_jobs, shown_command, summary_line
 
 
 def arguments(**overrides) -> argparse.Namespace:
@@ -68,3 +68,11 @@ def test_provenance_command_cuts_machine_paths_even_before_they_exist(monkeypatc
     monkeypatch.delitem(provenance.sys.modules, "ipykernel", raising=False)
     assert provenance.command() == (
         "python benchmarks/train_operators.py --results-dir runs --data here.npz")
+
+
+def test_summary_line_counts_trained_runs_and_cuts_paths():
+    rows = [{"cached": True}, {"cached": False}, {"cached": False}]
+    line = json.loads(summary_line("benchmarks/train_operators.py", ["--results-dir", "/a/b/runs"], rows, jobs=2,
+                                   seconds=12.345, epochs=20))
+    assert line == {"script": "train_operators", "runs": 3, "trained": 2, "epochs": 20, "jobs": 2, "seconds": 12.3,
+                    "command": "python benchmarks/train_operators.py --results-dir runs"}
