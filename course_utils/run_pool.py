@@ -13,7 +13,7 @@ import argparse
 import json
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -59,22 +59,21 @@ def run_jobs(train_one: Callable[[dict], dict], jobs: list[dict], n_jobs: int) -
     checks.positive_int("n_jobs", n_jobs)
     if not callable(train_one):
         raise ValueError(f"train_one={train_one!r} must be a function of one job (a dict)")
-    rows: list[dict] = []
     if n_jobs == 1:
-        results = map(train_one, jobs)
-    else:
-        os.environ["OMP_NUM_THREADS"] = "1"           # inherited by the workers: one thread each
-        pool = ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_one_thread)
-        results = pool.map(train_one, jobs)
-    try:
-        for row in results:
-            rows.append(row)
-            print(json.dumps(row, ensure_ascii=False), flush=True)
-    finally:
-        if n_jobs > 1:
-            pool.shutdown(cancel_futures=True)
-    return rows
+        return _print_each(map(train_one, jobs))
+    os.environ["OMP_NUM_THREADS"] = "1"               # inherited by the workers: one thread each
+    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_one_thread) as pool:
+        return _print_each(pool.map(train_one, jobs))
+
+
+def _print_each(rows: Iterable[dict]) -> list[dict]:
+    """Print each row as one JSON line as soon as it comes; return them all."""
+    printed = []
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        printed.append(row)
+    return printed
 
 
 def summary_line(script: str, argv: list[str], rows: list[dict], *, jobs: int, seconds: float, **fields) -> str:
