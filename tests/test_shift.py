@@ -2,6 +2,8 @@
 channel → offset convention is the documented one (k² contiguous groups, row-major taps)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils.layers import Shift2d, ShiftConv2d
+from course_utils.layers import shift_native
 from course_utils.layers.shift import shift_channels, shift_groups
 
 
@@ -191,3 +194,49 @@ def test_benchmark_shape_both_formats_bit_for_bit():
     expected = naive_shift(x, shift.offsets().tolist())
     assert same_bits(shift(x), expected)
     assert same_bits(shift(x.contiguous(memory_format=torch.channels_last)), expected)
+
+
+# --- The compiled CPU kernel (shift_kernel.c) and the torch-ops path give the same bits ---
+
+def test_the_compiled_kernel_builds_where_there_is_a_c_compiler():
+    """Shift2d's speed on CPU rests on it: a machine with a compiler must not fall back silently."""
+    if shift_native._compiler() is None or os.environ.get("COURSE_NATIVE_SHIFT") == "0":
+        pytest.skip("no C compiler on this machine (or COURSE_NATIVE_SHIFT=0): Shift2d uses torch operations")
+    assert shift_native.available()
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 30), h=st.integers(1, 10), w=st.integers(1, 10),
+       k=st.sampled_from([1, 3, 5, 7]), seed=st.integers(0, 10_000))
+def test_compiled_and_torch_paths_agree_bit_for_bit(n, c, h, w, k, seed):
+    """Forward and backward, shifts as large as the image and larger (whole planes of zeros)."""
+    groups = shift_groups(c, k)
+    x = awkward_values((n, c, h, w), seed).requires_grad_(True)
+    grad_out = awkward_values((n, c, h, w), seed + 1)
+    outputs = {}
+    for implementation in ("auto", "torch"):
+        out = shift_channels(x, groups, implementation=implementation)
+        (grad,) = torch.autograd.grad(out, x, grad_out)
+        outputs[implementation] = (out, grad)
+    assert same_bits(outputs["auto"][0], outputs["torch"][0])
+    assert same_bits(outputs["auto"][1], outputs["torch"][1])
+
+
+def test_groups_that_do_not_tile_the_channels_take_the_torch_path():
+    """The kernel needs one offset per channel; shift_attention passes one group per tap in use."""
+    x = awkward_values((2, 6, 5, 5), seed=1)
+    for groups in ([(0, 6, 1, -1)], [(0, 3, 0, 1), (3, 6, -1, 0)]):
+        assert same_bits(shift_channels(x, groups), shift_channels(x, groups, implementation="torch"))
+
+
+def test_unknown_implementation_is_refused():
+    with pytest.raises(ValueError, match="implementation='fast' must be one of 'auto', 'torch'"):
+        shift_channels(torch.zeros(1, 9, 4, 4), shift_groups(9, 3), implementation="fast")
+
+
+def test_a_failing_compiler_means_no_kernel_not_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CC", "false")                      # a command that exits with status 1
+    assert shift_native._compile(tmp_path / "kernel.so") is False
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    assert shift_native._compile(tmp_path / "kernel.so") is False
+    assert not (tmp_path / "kernel.so").exists()

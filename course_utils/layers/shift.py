@@ -8,12 +8,14 @@ row-major tap order: channels [0, C/k²) read tap (−r, −r), the next group (
 Contiguous groups make each group one slice copy, and a figure of the groups easy to read.
 
 Why it is fast (one pass over memory, like a plain ``clone``; see ``benchmarks/shift_speed.py``):
-a group of g channels is, for each image, one contiguous run of g·H·W numbers, and shifting every
-plane by (dy, dx) is shifting that run by s = dy·W + dx positions. The only wrong values such a
-shifted read gives are the wrapped-around border rows/columns, exactly the zero-fill strips. So each
-group is ONE operation, out = shifted input AND keep-mask (bitwise, on the floats' bits: an exact
-copy inside the image, +0.0 in the strips), instead of a copy followed by zeroing the strips, whose
-column strips (one number per row) cost a second trip through memory.
+in the flattened plane (position p = y·W + x) a shift by (dy, dx) is a shift by s = dy·W + dx, so a
+plane is ONE long copy; its only wrong values are the wrapped-around border rows/columns, exactly
+the zero-fill strips. On CPU, float32, a small compiled kernel (``shift_kernel.c``, built on first use
+by :mod:`.shift_native`) copies each plane that way and zeros its side strips while the plane is
+still in the cache. Elsewhere (GPU, other dtypes, no C compiler) :func:`_shift_copy_torch` gives the
+same bits with torch operations: a group of g channels is, for each image, one contiguous run of
+g·H·W numbers, shifted by s as a whole, and each group is ONE operation, out = shifted input AND
+keep-mask (bitwise, on the floats' bits: an exact copy inside the image, +0.0 in the strips).
 The backward pass is the opposite shift (the adjoint of a zero-fill shift by d is the zero-fill
 shift by −d), so autograd costs the same as the forward.
 """
@@ -26,6 +28,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, conv_output_size, shift_conv_cost
+from . import shift_native
 
 Groups = tuple[tuple[int, int, int, int], ...]
 _BITS = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}  # same-size integer view of each float
@@ -55,7 +58,7 @@ def _keep_mask(height: int, width: int, dy: int, dx: int, bits: torch.dtype, dev
     return mask.flatten().to(device)
 
 
-def _shift_copy(x: torch.Tensor, groups: Groups) -> torch.Tensor:
+def _shift_copy_torch(x: torch.Tensor, groups: Groups) -> torch.Tensor:
     """out[:, a:b, y, x] = x[:, a:b, y+dy, x+dx] (0 outside) for each group (a, b, dy, dx).
 
     In the flattened plane (position p = y·W + x) a shift by (dy, dx) is a shift by s = dy·W + dx:
@@ -96,24 +99,66 @@ def _shift_copy(x: torch.Tensor, groups: Groups) -> torch.Tensor:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _channel_offsets(groups: Groups, channels: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(dy, dx): int64 tensors of shape (C,), each channel's offset, for the compiled kernel; None
+    unless the groups cover the channels [0, C) exactly once."""
+    dy = torch.zeros(channels, dtype=torch.int64)
+    dx = torch.zeros(channels, dtype=torch.int64)
+    covered = torch.zeros(channels, dtype=torch.int64)
+    for first, end, group_dy, group_dx in groups:
+        if not 0 <= first <= end <= channels:
+            return None
+        dy[first:end], dx[first:end] = group_dy, group_dx
+        covered[first:end] += 1
+    return (dy, dx) if bool((covered == 1).all()) else None
+
+
+IMPLEMENTATIONS = ("auto", "torch")   # "auto": the compiled kernel where it applies; "torch": torch ops only
+
+
+def _shift_copy(x: torch.Tensor, groups: Groups, implementation: str) -> torch.Tensor:
+    """The shift of :func:`_shift_copy_torch`; with implementation="auto", by the compiled kernel
+    where it applies (a float32 CPU tensor, groups covering every channel once): the same bits."""
+    if (implementation == "auto" and x.device.type == "cpu" and x.dtype == torch.float32 and x.numel() > 0
+            and shift_native.available()):
+        offsets = _channel_offsets(groups, x.shape[1])
+        if offsets is not None:
+            x = x.contiguous()
+            out = torch.empty_like(x, memory_format=torch.contiguous_format)
+            shift_native.shift_planes(x, out, *offsets)
+            return out
+    return _shift_copy_torch(x, groups)
+
+
+@functools.lru_cache(maxsize=256)
+def _opposite(groups: Groups) -> Groups:
+    return tuple((first, end, -dy, -dx) for first, end, dy, dx in groups)
+
+
 class _ShiftFunction(torch.autograd.Function):
     """Zero-fill shift with an explicit backward: the gradient is shifted back by (−dy, −dx)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, groups: Groups) -> torch.Tensor:  # type: ignore[override]
-        ctx.groups = groups
-        return _shift_copy(x, groups)
+    def forward(ctx, x: torch.Tensor, groups: Groups, implementation: str) -> torch.Tensor:  # type: ignore[override]
+        ctx.groups, ctx.implementation = groups, implementation
+        return _shift_copy(x, groups, implementation)
 
     @staticmethod
-    def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
-        inverse = tuple((first, end, -dy, -dx) for first, end, dy, dx in ctx.groups)
-        return _ShiftFunction.apply(grad_out, inverse), None
+    def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
+        if torch.is_grad_enabled():        # create_graph=True: the gradient must be differentiable too
+            return _ShiftFunction.apply(grad_out, _opposite(ctx.groups), ctx.implementation), None, None
+        return _shift_copy(grad_out, _opposite(ctx.groups), ctx.implementation), None, None
 
 
-def shift_channels(x: torch.Tensor, groups: list[tuple[int, int, int, int]]) -> torch.Tensor:
-    """Apply the shifts to an (N, C, H, W) tensor: one masked shifted copy per group (zeros in the
-    uncovered border strips); differentiable (backward = the opposite shift)."""
-    return _ShiftFunction.apply(x, tuple(tuple(g) for g in groups))
+def shift_channels(x: torch.Tensor, groups: list[tuple[int, int, int, int]], *,
+                   implementation: str = "auto") -> torch.Tensor:
+    """Apply the shifts to an (N, C, H, W) tensor, zeros in the uncovered border strips;
+    differentiable (backward = the opposite shift). implementation="torch" uses torch operations only
+    (what GPUs and machines without a C compiler run); "auto" takes the compiled kernel where it
+    applies. Both give the same bits."""
+    checks.one_of("implementation", implementation, IMPLEMENTATIONS)
+    return _ShiftFunction.apply(x, tuple(tuple(g) for g in groups), implementation)
 
 
 class Shift2d(nn.Module):
@@ -128,7 +173,7 @@ class Shift2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         checks.image_batch(x, self.channels)
-        return _ShiftFunction.apply(x, self._frozen_groups)
+        return _ShiftFunction.apply(x, self._frozen_groups, "auto")
 
     def offsets(self) -> torch.Tensor:
         """(C, 2) tensor: the (dy, dx) each channel reads from."""

@@ -1,0 +1,101 @@
+"""Plumbing: the compiled CPU kernel behind :class:`~course_utils.layers.shift.Shift2d`.
+
+``shift_kernel.c`` (next to this file) writes each output row once: the zeros of its border strip
+and the copied run of its source row side by side, one pass over memory like ``x.clone()``. It is
+compiled on first use with the machine's C compiler (``$CC``, else ``cc``, ``gcc`` or ``clang``), with
+OpenMP if the compiler has it, into the user's cache folder (``~/.cache/course_utils``, or
+``$XDG_CACHE_HOME``), under a name that hashes the source, and called through ``ctypes``.
+
+Where there is no compiler (or ``COURSE_NATIVE_SHIFT=0`` is set), :func:`available` is False and
+``Shift2d`` uses its pure-torch implementation, which gives the same bits (``tests/test_shift.py``
+checks both against a naive reference). Only float32 CPU tensors take this path.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).with_name("shift_kernel.c")
+MIN_ITEMS_PER_THREAD = 1 << 15   # a smaller share is not worth waking another thread for
+# Tried in order: tuned for this machine's CPU, with OpenMP (one thread per torch thread) and the
+# copy loop kept a loop (see shift_kernel.c); then plain OpenMP; then single-threaded.
+FLAG_SETS = (["-O3", "-march=native", "-fopenmp", "-fno-tree-loop-distribute-patterns"],
+             ["-O3", "-fopenmp"],
+             ["-O3"])
+
+
+def _cache_folder() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "course_utils"
+
+
+def _compiler() -> str | None:
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
+def _compile(library: Path) -> bool:
+    """Compile SOURCE into ``library``: written under a temporary name, then renamed, so that two
+    processes compiling at once never load a half-written file. False if nothing compiles it."""
+    compiler = _compiler()
+    if compiler is None:
+        return False
+    library.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=library.parent) as folder:
+        built = Path(folder) / library.name
+        for flags in FLAG_SETS:
+            try:
+                result = subprocess.run([compiler, *flags, "-shared", "-fPIC", "-o", str(built), str(SOURCE)],
+                                        capture_output=True, check=False)
+            except OSError:                                # the compiler named by $CC does not exist
+                return False
+            if result.returncode == 0 and built.is_file():
+                os.replace(built, library)
+                return True
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _kernel() -> ctypes.CDLL | None:
+    """The loaded kernel library, compiled first if needed; None where that is not possible."""
+    if os.environ.get("COURSE_NATIVE_SHIFT", "1") == "0" or sys.platform == "win32":
+        return None
+    # -march=native: one build per machine (a home folder shared by lab machines with other CPUs)
+    tag = f"{platform.node()}-{platform.machine()}-{platform.system()}-{_compiler()}-{FLAG_SETS}".encode()
+    digest = hashlib.sha256(SOURCE.read_bytes() + tag).hexdigest()[:16]
+    library = _cache_folder() / f"shift_kernel-{digest}.so"
+    try:
+        if not library.is_file() and not _compile(library):
+            return None
+        kernel = ctypes.CDLL(str(library))
+    except OSError:
+        return None
+    kernel.shift_planes.argtypes = [ctypes.c_void_p, ctypes.c_void_p, *[ctypes.c_int64] * 4,
+                                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    kernel.shift_planes.restype = None
+    return kernel
+
+
+def available() -> bool:
+    """True if the compiled kernel is built and loaded (compiling it now if needed)."""
+    return _kernel() is not None
+
+
+def shift_planes(x: torch.Tensor, out: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) -> None:
+    """out[n, c, y, x] = x[n, c, y + dy[c], x + dx[c]] (0 outside) for contiguous float32 CPU
+    tensors x and out of shape (N, C, H, W) and contiguous int64 offsets dy, dx of shape (C,)."""
+    kernel = _kernel()
+    if kernel is None:
+        raise RuntimeError("the compiled shift kernel is not available: check available() first")
+    n, c, h, w = x.shape
+    threads = max(1, min(torch.get_num_threads(), x.numel() // MIN_ITEMS_PER_THREAD))
+    kernel.shift_planes(x.data_ptr(), out.data_ptr(), n * c, c, h, w, dy.data_ptr(), dx.data_ptr(), threads)
