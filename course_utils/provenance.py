@@ -33,23 +33,26 @@ def git_commit() -> str:
     return (sha + ("-dirty" if dirty else "")) if sha else "unknown"
 
 
+def shown_argument(arg: str) -> str:
+    """A command-line argument as results record it: a path (absolute, or one that exists) inside the
+    repository made relative to it, any other path cut to its file name (an absolute path may not
+    exist yet: an output folder), anything else unchanged. No machine path is ever recorded."""
+    path = Path(arg)
+    if not (path.is_absolute() or path.exists()):
+        return arg
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except (ValueError, OSError):
+        return path.name
+
+
 def command() -> str:
-    """How this process was started, with paths inside the repository made relative and others cut to
-    their file name; 'notebook cell' in a Jupyter kernel. ``COURSE_COMMAND`` (e.g. set by the Makefile)
-    is prefixed."""
+    """How this process was started, each argument as :func:`shown_argument` records it; 'notebook
+    cell' in a Jupyter kernel. ``COURSE_COMMAND`` (e.g. set by the Makefile) is prefixed."""
     if "ipykernel" in sys.modules:
         text = "notebook cell"
     else:
-        parts = []
-        for arg in sys.argv:
-            path = Path(arg)
-            if path.is_absolute() or path.exists():     # an absolute path may not exist yet (an output)
-                try:
-                    arg = str(path.resolve().relative_to(REPO_ROOT))
-                except (ValueError, OSError):
-                    arg = path.name
-            parts.append(arg)
-        text = " ".join(["python"] + parts)
+        text = " ".join(["python"] + [shown_argument(arg) for arg in sys.argv])
     prefix = os.environ.get("COURSE_COMMAND")
     return f"{prefix}: {text}" if prefix else text
 

@@ -4,8 +4,9 @@ one after the other or N at a time, each in its own process with one thread.
 
 On 2 cores, two 1-thread runs side by side finish sooner than two 2-thread runs one after the other.
 Each finished run is printed as one JSON line as soon as it (and every run before it) is done.
-A run's provenance records the command as the worker process sees it (``provenance.command``: the
-script and its arguments, paths cut to names), so no machine path ends up in a stored result.
+A run's provenance records the command as the worker process sees it (``provenance.command``), and
+the summary line the command as typed; both show each argument through ``provenance.shown_argument``
+(paths inside the repository relative to it, others cut to names): no machine path is recorded.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import checks
+from .provenance import shown_argument
 
 
 def check_common_arguments(args: argparse.Namespace) -> None:
@@ -38,13 +40,9 @@ def check_common_arguments(args: argparse.Namespace) -> None:
 
 
 def shown_command(script: str, argv: list[str]) -> str:
-    """The command line as typed, for a summary line: the values of ``--data`` and ``--results-dir``
-    are cut to their last path component (no machine paths)."""
-    shown = ["python", script]
-    for i, arg in enumerate(argv):
-        after_path_option = i > 0 and argv[i - 1] in ("--data", "--results-dir")
-        shown.append(Path(arg).name if after_path_option else arg)
-    return " ".join(shown)
+    """The command line as typed, for a summary line, each argument as the stored runs record it
+    (``provenance.shown_argument``: no machine paths)."""
+    return " ".join(["python", script] + [shown_argument(arg) for arg in argv])
 
 
 def _one_thread() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,17 @@ def test_summary_line_counts_trained_runs_and_cuts_paths():
                                    seconds=12.345, epochs=20))
     assert line == {"script": "train_operators", "runs": 3, "trained": 2, "epochs": 20, "jobs": 2, "seconds": 12.3,
                     "command": "python benchmarks/train_operators.py --results-dir runs"}
+
+
+def test_summary_line_and_stored_runs_show_arguments_the_same_way(monkeypatch):
+    """One rule (provenance.shown_argument) for both: repository paths relative, others cut to names."""
+    from course_utils import provenance
+
+    repo = Path(provenance.REPO_ROOT)
+    argv = ["--data", str(repo / "data" / "README.md"), "--results-dir", "/no/such/runs", "--seeds", "0", "1"]
+    monkeypatch.setattr(provenance.sys, "argv", ["benchmarks/train_operators.py", *argv])
+    monkeypatch.delenv("COURSE_COMMAND", raising=False)
+    monkeypatch.delitem(provenance.sys.modules, "ipykernel", raising=False)
+    expected = "python benchmarks/train_operators.py --data data/README.md --results-dir runs --seeds 0 1"
+    assert provenance.command() == expected
+    assert shown_command("benchmarks/train_operators.py", argv) == expected
