@@ -240,3 +240,20 @@ def test_a_failing_compiler_means_no_kernel_not_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
     assert shift_native._compile(tmp_path / "kernel.so") is False
     assert not (tmp_path / "kernel.so").exists()
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(x=torch.zeros(2, 3, 4, 4, dtype=torch.float64)), "x of shape \\(2, 3, 4, 4\\), torch.float64"),
+    (dict(out=torch.zeros(2, 3, 4, 5)), "out of shape \\(2, 3, 4, 5\\) must have the shape of x"),
+    (dict(out=torch.zeros(2, 3, 4, 8)[..., ::2]), "out of shape \\(2, 3, 4, 4\\).*must be a contiguous"),
+    (dict(dy=torch.zeros(2, dtype=torch.int64)), "dy of shape \\(2,\\).*one offset per channel"),
+    (dict(dx=torch.zeros(3, dtype=torch.int32)), "dx of shape \\(3,\\), torch.int32"),
+])
+def test_the_kernel_call_refuses_what_would_read_out_of_bounds(bad, match):
+    """The kernel gets raw pointers: a wrong shape or dtype must be an error, not a crash."""
+    if not shift_native.available():
+        pytest.skip("no compiled kernel on this machine")
+    arguments = dict(x=torch.zeros(2, 3, 4, 4), out=torch.zeros(2, 3, 4, 4),
+                     dy=torch.zeros(3, dtype=torch.int64), dx=torch.zeros(3, dtype=torch.int64)) | bad
+    with pytest.raises(ValueError, match=match):
+        shift_native.shift_planes(**arguments)

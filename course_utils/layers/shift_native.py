@@ -1,14 +1,15 @@
 """Plumbing: the compiled CPU kernel behind :class:`~course_utils.layers.shift.Shift2d`.
 
-``shift_kernel.c`` (next to this file) writes each output row once: the zeros of its border strip
-and the copied run of its source row side by side, one pass over memory like ``x.clone()``. It is
-compiled on first use with the machine's C compiler (``$CC``, else ``cc``, ``gcc`` or ``clang``), with
-OpenMP if the compiler has it, into the user's cache folder (``~/.cache/course_utils``, or
-``$XDG_CACHE_HOME``), under a name that hashes the source, and called through ``ctypes``.
+``shift_kernel.c`` (next to this file) copies each plane as one run shifted by s = dy·W + dx and
+zeros the wrapped-round side columns while the plane is still in the cache: one pass over memory,
+like ``x.clone()``. It is compiled on first use with the machine's C compiler (``$CC``, else ``cc``,
+``gcc`` or ``clang``; a fraction of a second), with OpenMP if the compiler has it, into the user's
+cache folder (``~/.cache/course_utils``, or ``$XDG_CACHE_HOME``), under a name that hashes the
+source, the machine, the compiler and the flags, and called through ``ctypes``.
 
 Where there is no compiler (or ``COURSE_NATIVE_SHIFT=0`` is set), :func:`available` is False and
 ``Shift2d`` uses its pure-torch implementation, which gives the same bits (``tests/test_shift.py``
-checks both against a naive reference). Only float32 CPU tensors take this path.
+checks both against a naive reference and against each other). Only float32 CPU tensors take this path.
 """
 from __future__ import annotations
 
@@ -96,6 +97,18 @@ def shift_planes(x: torch.Tensor, out: torch.Tensor, dy: torch.Tensor, dx: torch
     kernel = _kernel()
     if kernel is None:
         raise RuntimeError("the compiled shift kernel is not available: check available() first")
+    for name, tensor in (("x", x), ("out", out)):
+        if tensor.dim() != 4 or tensor.dtype != torch.float32 or tensor.device.type != "cpu" \
+                or not tensor.is_contiguous():
+            raise ValueError(f"{name} of shape {tuple(tensor.shape)}, {tensor.dtype} on {tensor.device} must be "
+                             "a contiguous 4-D float32 CPU tensor")
+    if out.shape != x.shape:
+        raise ValueError(f"out of shape {tuple(out.shape)} must have the shape of x, {tuple(x.shape)}")
+    for name, offsets in (("dy", dy), ("dx", dx)):
+        if offsets.shape != (x.shape[1],) or offsets.dtype != torch.int64 or offsets.device.type != "cpu" \
+                or not offsets.is_contiguous():
+            raise ValueError(f"{name} of shape {tuple(offsets.shape)}, {offsets.dtype} must be a contiguous int64 "
+                             f"CPU tensor of shape ({x.shape[1]},): one offset per channel")
     n, c, h, w = x.shape
     threads = max(1, min(torch.get_num_threads(), x.numel() // MIN_ITEMS_PER_THREAD))
     kernel.shift_planes(x.data_ptr(), out.data_ptr(), n * c, c, h, w, dy.data_ptr(), dx.data_ptr(), threads)
