@@ -26,8 +26,15 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
+# Then the tests marked `precision` (tests/test_precision.py, test_train.py, test_runs.py, test_sal_controls.py;
+# not the slow ones, which pin fp32 or only measure) once more, under the CPU path this machine does not take
+# by itself: bf16 where it has no bf16 units (emulated: slower, same checks), fp32 where it has them. So one
+# machine checks both paths; COURSE_PRECISION=fp32|bf16 make test chooses the first run's path.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+	@other=$$($(BIN)/python -m course_utils.precision other) && \
+		echo "make test: the precision tests again, under COURSE_PRECISION=$$other" && \
+		COURSE_PRECISION=$$other $(BIN)/python -m pytest -q -m "precision and not slow" tests
 
 # Projector settings: JupyterLab's own settings overrides (presenter/overrides.json: Simple Interface,
 # no status bar, no pop-ups), large fonts (theme overrides, which JupyterLab reads from user settings
@@ -58,12 +65,13 @@ present: $(VENV)/.installed
 		$(ALLOW_ROOT) --LabApp.app_settings_dir=$(CURDIR)/presenter --LabApp.custom_css=True
 
 # Re-execute every notebook in place (COURSE_RESULTS=committed; live retrains from a notebook go to the
-# git-ignored data/local-results/ instead). The seeded runs the notebooks compare are only loaded: `make results`
-# makes them. The few runs a notebook still makes itself (notebook 02's baseline and fine-tuning seeds) are
+# git-ignored data/local-results/ instead), in fp32 like every committed run (COURSE_PRECISION=fp32). The
+# seeded runs the notebooks compare are only loaded: `make results` makes them. The few runs a notebook still makes itself (notebook 02's baseline and fine-tuning seeds) are
 # retrained into data/results/ when their stored result no longer matches (code, recipe, seed or data changed).
 notebooks: $(VENV)/.installed-test
 	for nb in notebooks/*.ipynb; do \
-		COURSE_RESULTS=committed COURSE_COMMAND="make notebooks ($$nb)" $(BIN)/jupyter nbconvert --to notebook \
+		COURSE_RESULTS=committed COURSE_PRECISION=fp32 COURSE_COMMAND="make notebooks ($$nb)" \
+			$(BIN)/jupyter nbconvert --to notebook \
 			--execute --inplace --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \
 	done
 

@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--block", default="standard", help="body operator of the baseline")
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=None,
+                        help="default: the environment variable COURSE_PRECISION, else auto")
     parser.add_argument("--lr", type=float, default=DEFAULT_LR, help="peak learning rate")
     parser.add_argument("--weight-decay", type=float, default=DEFAULT_WEIGHT_DECAY)
     parser.add_argument("--label-smoothing", type=float, default=DEFAULT_LABEL_SMOOTHING)

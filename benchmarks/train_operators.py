@@ -27,7 +27,7 @@ from pathlib import Path
 
 from course_utils.cost import count
 from course_utils.models.operator_lab import SEEDS, SWEEP_WIDTHS, VARIANTS, lab_model, train_variant
-from course_utils.run_pool import check_common_arguments, run_jobs, summary_line
+from course_utils.run_pool import check_common_arguments, pin_fp32, run_jobs, summary_line
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 _DATA = {}
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     check_common_arguments(args)
     results_dir = Path(args.results_dir) if args.results_dir else COMMITTED_RESULTS_DIR
     jobs = jobs_for(args, results_dir)
+    pin_fp32()
     start = time.perf_counter()
     rows = run_jobs(_train, jobs, args.jobs)
     print(summary_line("benchmarks/train_operators.py", raw, rows, jobs=args.jobs, seconds=time.perf_counter() - start,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from course_utils.models.operator_lab import SEEDS
 from course_utils.models.sal_controls import CONTROLS, attention_summary, control_run_name, train_control
-from course_utils.run_pool import check_common_arguments, run_jobs, summary_line
+from course_utils.run_pool import check_common_arguments, pin_fp32, run_jobs, summary_line
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 _DATA = {}
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                              "stored next to the committed runs")
     results_dir = Path(args.results_dir) if args.results_dir else COMMITTED_RESULTS_DIR
     jobs = jobs_for(args, results_dir)
+    pin_fp32()
     start = time.perf_counter()
     rows = run_jobs(_train, jobs, args.jobs)
     print(summary_line("benchmarks/train_sal_controls.py", raw, rows, jobs=args.jobs,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from course_utils.models.operator_lab import SEEDS
 from course_utils.models.squeezenet_runs import EPOCHS, train_squeezenet_cifar
-from course_utils.run_pool import check_common_arguments, run_jobs, summary_line
+from course_utils.run_pool import check_common_arguments, pin_fp32, run_jobs, summary_line
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 _DATA = {}
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     jobs = [{"seed": seed, "epochs": args.epochs, "data": args.data, "retrain": args.retrain,
              "device": args.device, "results_dir": str(results_dir)}
             for seed in args.seeds]
+    pin_fp32()
     start = time.perf_counter()
     rows = run_jobs(_train, jobs, args.jobs)
     accuracies = [r["accuracy"] for r in rows]

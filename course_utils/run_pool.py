@@ -1,6 +1,7 @@
 """Plumbing shared by the training scripts in ``benchmarks/`` (``train_operators.py``,
 ``train_sal_controls.py``, ``train_squeezenet.py``): check their common arguments, and run their jobs
-one after the other or N at a time, each in its own process with one thread.
+one after the other or N at a time, each in its own process with one thread, always in float32
+(``pin_fp32``: committed runs do not depend on the CPU's bf16 units).
 
 On 2 cores, two 1-thread runs side by side finish sooner than two 2-thread runs one after the other.
 Each finished run is printed as one JSON line as soon as it (and every run before it) is done.
@@ -37,6 +38,18 @@ def check_common_arguments(args: argparse.Namespace) -> None:
     if data is not None and not Path(data).is_file():
         raise ValueError(f"--data={data!r} is not a file: give the path of a CIFAR-10 .npz copy "
                          "(cifar10-jpeg.npz, the full offline copy) or leave it out for the bundled subset")
+
+
+def pin_fp32() -> None:
+    """Train this script's runs, and its workers' (they inherit the environment), in float32 on any CPU:
+    set ``COURSE_PRECISION=fp32``. The committed runs compare operators at one precision; ``auto`` would
+    train the dense operators in bf16 and the grouped ones in fp32 on a CPU with bf16 units. Another value
+    already set is refused, not overridden."""
+    raw = os.environ.get("COURSE_PRECISION", "")
+    if raw.strip().lower() not in ("", "fp32"):
+        raise ValueError(f"COURSE_PRECISION={raw!r}: the committed runs are trained in fp32 on any CPU; unset it "
+                         "(or set it to fp32) to run this script")
+    os.environ["COURSE_PRECISION"] = "fp32"
 
 
 def shown_command(script: str, argv: list[str]) -> str:
@@ -82,4 +95,4 @@ def summary_line(script: str, argv: list[str], rows: list[dict], *, jobs: int, s
                        "seconds": round(seconds, 1), "command": shown_command(script, argv)}, ensure_ascii=False)
 
 
-__all__ = ["check_common_arguments", "shown_command", "run_jobs", "summary_line"]
+__all__ = ["check_common_arguments", "pin_fp32", "shown_command", "run_jobs", "summary_line"]

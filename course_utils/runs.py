@@ -40,6 +40,7 @@ import re
 import tempfile
 import textwrap
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -454,7 +455,36 @@ def read_weights(folder: str | Path, record: dict[str, Any]) -> tuple[dict[str, 
     return state, ""
 
 
+# ---------------------------------------------------------------------------------------------
+# Runs loaded without weights
+# ---------------------------------------------------------------------------------------------
+# model -> (the record it was loaded from, the fingerprint of the initial weights it kept)
+_LOADED_WITHOUT_WEIGHTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def mark_loaded_without_weights(model: nn.Module, record_path: Path) -> None:
+    """Remember that ``model`` was given a stored run's record but not its weights (the record has none):
+    until its weights change, ``refuse_untrained_load`` refuses to let it be measured."""
+    _LOADED_WITHOUT_WEIGHTS[model] = (display_path(record_path), weights_fingerprint(model))
+
+
+def refuse_untrained_load(model: nn.Module) -> None:
+    """Raise ``StoredRunError`` if ``model`` still holds the initial weights it kept when a stored run without
+    weights was loaded into it (its accuracy would be an untrained network's, not the run's)."""
+    marked = _LOADED_WITHOUT_WEIGHTS.get(model)
+    if marked is None:
+        return
+    path, initial = marked
+    if weights_fingerprint(model) != initial:
+        del _LOADED_WITHOUT_WEIGHTS[model]          # trained or loaded since: its weights are its own
+        return
+    raise StoredRunError(f"this model was loaded from {path}, a stored run without weights, so it holds its "
+                         "initial weights: measuring it would measure an untrained network. The run's own "
+                         "accuracy is its record's test_accuracy; to get the weights, train it with retrain=True")
+
+
 __all__ = ["TrainResult", "StoredRunError", "COMMITTED_RESULTS_DIR", "LOCAL_RESULTS_DIR", "retrain_requested",
            "retrain_switch", "write_store", "read_stores", "code_fingerprints", "class_fingerprint",
            "function_fingerprint", "normalised_source_hash", "weights_fingerprint", "config_hash",
-           "describe_mismatch", "save_run", "read_record", "read_weights", "weights_bytes", "display_path"]
+           "describe_mismatch", "save_run", "read_record", "read_weights", "weights_bytes", "display_path",
+           "mark_loaded_without_weights", "refuse_untrained_load"]

@@ -2,11 +2,13 @@
 
 - Recipe: SGD with Nesterov momentum, a one-cycle learning rate (linear warm-up then linear decay to 0),
   label smoothing, weight decay on the weights (not on BatchNorm or biases), random crop + flip run
-  batched on the device, channels-last tensors, bfloat16 autocast where the hardware has it, and
-  test-time averaging of the logits of each image and its mirror image.
-- Curves and final number: after every epoch the loss and accuracy are measured on the first
-  ``CURVE_TEST_IMAGES`` test images (``curve_test_*`` in ``history``); the final ``test_accuracy`` is
-  measured once, on the whole test set, with flip averaging.
+  batched on the device, channels-last tensors, bfloat16 autocast where the hardware has it
+  (``course_utils.precision``; ``COURSE_PRECISION`` forces a path), and test-time averaging of the logits
+  of each image and its mirror image.
+- Curves and final number, always measured in float32 (``evaluate``): after every epoch the loss and
+  accuracy on the first ``CURVE_TEST_IMAGES`` test images (``curve_test_*`` in ``history``); at the end the
+  final ``test_accuracy``, once, on the whole test set with flip averaging, of the model as returned (on
+  the CPU): exactly what ``evaluate(model, ..., tta=True)`` gives for it afterwards.
 - Stored runs (``course_utils.runs``): a named run is stored and, called again with the same model code,
   recipe, seed and data, returned at once with its weights loaded. Runs trained from a notebook go to the
   git-ignored ``data/local-results/``; ``data/results/`` (``RESULTS_DIR``) holds the committed runs and is
@@ -16,6 +18,7 @@
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -29,11 +32,12 @@ from torch import nn
 from . import checks
 from .cost import count
 from .data import CIFAR10Data, normalize, random_crop_flip
+from .precision import autocast_dtype, resolve_precision
 from .provenance import provenance
 from .runs import (COMMITTED_RESULTS_DIR, LOCAL_RESULTS_DIR, StoredRunError, TrainResult, code_fingerprints,
-                   config_hash, describe_mismatch, display_path, json_path, read_record, read_stores,
-                   read_weights, retrain_requested, retrain_switch, save_run, weights_bytes,
-                   weights_fingerprint, write_store)
+                   config_hash, describe_mismatch, display_path, json_path, mark_loaded_without_weights,
+                   read_record, read_stores, read_weights, refuse_untrained_load, retrain_requested,
+                   retrain_switch, save_run, weights_bytes, weights_fingerprint, write_store)
 
 RESULTS_DIR = COMMITTED_RESULTS_DIR   # the committed runs (data/results/), e.g. notebook 07's gpu_*.json
 
@@ -63,34 +67,6 @@ class TrainingDiverged(RuntimeError):
 def default_device() -> str:
     """'cuda' when a GPU is visible, else 'cpu'."""
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def cpu_has_fast_bf16() -> bool:
-    """True when the CPU has native bfloat16 matrix units (AMX or AVX512-BF16; Linux only)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def has_grouped_conv(model: nn.Module) -> bool:
-    """True when ``model`` holds a grouped (e.g. depthwise) convolution."""
-    return any(isinstance(m, nn.Conv2d) and m.groups > 1 for m in model.modules())
-
-
-def autocast_dtype(device: str, precision: str, model: nn.Module | None = None) -> torch.dtype | None:
-    """bfloat16 autocast for 'bf16', none for 'fp32'. 'auto' = bf16 on CUDA, and on CPUs with bf16
-    units unless ``model`` has grouped convolutions: their bf16 backward is slower than fp32 on CPU
-    (depthwise-separable baseline: 70 vs 34 ms per step, ``benchmarks/train_step.py``)."""
-    if precision == "fp32":
-        return None
-    if precision == "bf16" or device.startswith("cuda"):
-        return torch.bfloat16
-    grouped = model is not None and has_grouped_conv(model)
-    if device == "cpu" and cpu_has_fast_bf16() and not grouped:
-        return torch.bfloat16
-    return None
 
 
 def one_cycle(progress: float, warmup: float = DEFAULT_WARMUP) -> float:
@@ -149,20 +125,31 @@ def _finite_positive(name: str, value: object) -> float:
 # ---------------------------------------------------------------------------------------------
 @torch.no_grad()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 500,
-             tta: bool = False, amp: torch.dtype | None = None) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) on uint8 ``images``; with ``tta``, logits of x and its mirror are averaged."""
+             tta: bool = False) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on uint8 ``images``, on the model's device.
+
+    Always in float32 (autocast is switched off, even inside an autocast region), so the number does not
+    depend on the precision the model was trained in: ``train()``'s final ``test_accuracy`` is this function's
+    value for the model it returns. With ``tta``, the logits of each image and of its mirror image are
+    averaged. A model that still holds the initial weights it had when a stored run without weights was
+    loaded into it is refused: its accuracy would be that of an untrained network."""
     _flag("tta", tta)
     checks.positive_int("batch_size", batch_size)
     if len(labels) == 0 or len(images) != len(labels):
         raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) must be non-empty and of equal length")
+    refuse_untrained_load(model)
+    low = sorted({str(p.dtype) for p in model.parameters() if p.is_floating_point() and p.dtype != torch.float32})
+    if low:
+        raise ValueError(f"model has {', '.join(low)} parameters: evaluate() measures in float32, "
+                         "so call model.float() first")
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    device = next(model.parameters(), torch.empty(0)).device
     total_loss, correct = 0.0, 0
     for start in range(0, len(labels), batch_size):
         x = normalize(images[start:start + batch_size].to(device)).contiguous(memory_format=torch.channels_last)
         y = labels[start:start + batch_size].to(device)
-        with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+        with torch.autocast(device.type, enabled=False):
             logits = model(x).float()
             if tta:
                 logits = (logits + model(x.flip(3)).float()) / 2
@@ -290,6 +277,8 @@ def _load_stored(model: nn.Module, config: dict[str, Any], stores: list[Path], n
             except RuntimeError as error:
                 raise StoredRunError(f"the weights of {display_path(path)} do not fit the model ({error}): "
                                      "delete it or pass retrain=True") from None
+        else:
+            mark_loaded_without_weights(model, path)
         result = TrainResult.from_dict(record)
         result.cached, result.store = True, display_path(folder)
         prov = result.provenance
@@ -353,8 +342,7 @@ def _validate(model, data, name, epochs, budget_s, lr, batch_size, seed, weight_
         _flag(flag_name, value)
     if device is not None and not (isinstance(device, str) and (device == "cpu" or device.startswith("cuda"))):
         raise ValueError(f"device={device!r} must be None (automatic), 'cpu' or 'cuda[:N]'")
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"precision={precision!r} must be 'auto', 'fp32' or 'bf16'")
+    resolve_precision(precision)
     if on_mismatch not in ("retrain", "raise"):
         raise ValueError(f"on_mismatch={on_mismatch!r} must be 'retrain' or 'raise'")
     for hook_name, hook in (("step_hook", step_hook), ("epoch_hook", epoch_hook)):
@@ -371,7 +359,7 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
           label_smoothing: float = DEFAULT_LABEL_SMOOTHING, tta: bool = True,
           step_hook: Callable[[nn.Module, int, int], None] | None = None,
           epoch_hook: Callable[[nn.Module, int], dict[str, float] | None] | None = None,
-          device: str | None = None, precision: str = "auto", reset: bool = True,
+          device: str | None = None, precision: str | None = None, reset: bool = True,
           cache_dir: str | Path | None = None, on_mismatch: str = "retrain", progress: bool = True,
           max_weights_bytes: int = MAX_WEIGHTS_BYTES) -> TrainResult:
     """Train ``model`` on ``data`` for ``epochs`` (default ``DEFAULT_EPOCHS``) or ``budget_s`` seconds.
@@ -387,6 +375,12 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
     - ``cache_dir=folder``: looks in and saves to that folder only.
 
     On return, trained or loaded, ``model`` is on the CPU in float32 and eval mode, ready to inspect and time.
+    A trained run's final ``test_accuracy`` is measured on that returned model: it is exactly
+    ``evaluate(model, data.test_images, data.test_labels, tta=tta)[1]`` on this machine, whatever the
+    precision or device the training used (``evaluate`` is always float32).
+
+    ``precision``: 'fp32', 'bf16' (bfloat16 autocast) or 'auto'; None (the default) takes the environment
+    variable ``COURSE_PRECISION``, else 'auto' (see ``course_utils.precision``).
 
     ``retrain=True`` (or ``COURSE_RETRAIN=1``) trains anyway. A stored run that does not match is
     retrained with one line saying why (``on_mismatch="retrain"``) or refused (``on_mismatch="raise"``).
@@ -406,6 +400,7 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
     if epochs is None and budget_s is None:
         epochs = DEFAULT_EPOCHS
     device = device or default_device()
+    precision = resolve_precision(precision)
     retrain = retrain or retrain_requested()
     save_folder = Path(cache_dir) if cache_dir is not None else write_store()
     stores = [Path(cache_dir)] if cache_dir is not None else read_stores()
@@ -435,6 +430,9 @@ def train(model: nn.Module, data: CIFAR10Data, name: str | None = None, epochs: 
     if live_plot and _in_notebook():
         plot = _LiveCurves(name or "training", epochs, curve_images, _committed_history(name))
     result = _fit(model, data, config, device, amp, step_hook, epoch_hook, plot, progress, called_at)
+    _ready_to_analyse(model, result)
+    result.test_accuracy = _final_accuracy(model, data, tta=tta, partial=result.partial, history=result.history)
+    result.wall_time_s = _clock() - called_at
     result.params, result.macs = cost.params, cost.macs
     result.provenance = provenance(device) | {"precision": str(amp or torch.float32),
                                               "config_hash": config_hash(config), "data_source": data.source}
@@ -486,6 +484,7 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
 
     history: list[dict[str, float]] = []
     step, partial, eval_per_image, step_seconds, step_start = 0, False, 0.0, 0.0, start
+    final_per_image = 0.0   # the final evaluation runs on the CPU: on another device it is timed separately
     bar = tqdm(total=total_steps, desc=label, unit="step", disable=not progress, leave=True)
     model.train()
     try:
@@ -501,8 +500,9 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
                 if total_steps is not None:
                     progress_frac = step / total_steps
                 else:   # budget: schedule by the clock, keeping time for the evaluations still to come
-                    reserve = final_eval_estimate(eval_per_image, step_seconds / batch_size,
-                                                  curve_images + final_passes)
+                    train_per_image = step_seconds / batch_size
+                    reserve = (final_eval_estimate(eval_per_image, train_per_image, curve_images)
+                               + final_eval_estimate(final_per_image, train_per_image, final_passes))
                     progress_frac = elapsed / max(budget_s - reserve, 1e-3)
                     if progress_frac >= 1:
                         if step == 0:
@@ -542,10 +542,13 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
             last = done or (epochs is not None and epoch >= epochs)
             if seen:
                 eval_start = _clock()
-                curve_loss, curve_acc = evaluate(model, curve_x, curve_y, amp=amp)
+                curve_loss, curve_acc = evaluate(model, curve_x, curve_y)
                 eval_seconds = _clock() - eval_start
                 eval_per_image = eval_seconds / curve_images
-                step_start += eval_seconds
+                if budget_s is not None and not final_per_image:
+                    final_per_image = (eval_per_image if device == "cpu"
+                                       else _cpu_seconds_per_image(model, curve_x[:64]))
+                step_start += _clock() - eval_start
                 row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
                        "curve_test_loss": curve_loss, "curve_test_accuracy": curve_acc,
                        "lr": optimizer.param_groups[0]["lr"], "seconds": _clock() - start}
@@ -562,17 +565,31 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: dict[str, Any], device: st
         partial = True
     finally:
         bar.close()
-    if partial:
-        try:
-            final_acc = evaluate(model, data.test_images, data.test_labels, amp=amp)[1]
-        except KeyboardInterrupt:
-            final_acc = history[-1]["curve_test_accuracy"] if history else float("nan")
-    else:
-        final_acc = evaluate(model, data.test_images, data.test_labels, amp=amp, tta=tta)[1]
-    wall = _clock() - start
     model.eval()
-    return TrainResult(name=config["name"], test_accuracy=final_acc, history=history, params=0, macs=0,
-                       wall_time_s=wall, device=device, seed=seed, config=config, partial=partial)
+    return TrainResult(name=config["name"], test_accuracy=math.nan, history=history, params=0, macs=0,
+                       wall_time_s=_clock() - start, device=device, seed=seed, config=config, partial=partial)
+
+
+def _cpu_seconds_per_image(model: nn.Module, images: torch.Tensor) -> float:
+    """Seconds per image of ``evaluate`` on a CPU float32 copy of ``model``, timed on ``images``: the setting
+    of the final evaluation, whose time a run on a GPU keeps under its budget."""
+    cpu_copy = copy.deepcopy(model).to("cpu", dtype=torch.float32, memory_format=torch.contiguous_format)
+    started = _clock()
+    evaluate(cpu_copy, images, torch.zeros(len(images), dtype=torch.long))
+    return (_clock() - started) / len(images)
+
+
+def _final_accuracy(model: nn.Module, data: CIFAR10Data, *, tta: bool, partial: bool,
+                    history: list[dict[str, float]]) -> float:
+    """The run's ``test_accuracy``: ``evaluate`` on the whole test set of the model as ``train`` returns it
+    (CPU, float32). An interrupted run is measured without flip averaging; interrupted again, it falls back
+    to the last point of its curve."""
+    if not partial:
+        return evaluate(model, data.test_images, data.test_labels, tta=tta)[1]
+    try:
+        return evaluate(model, data.test_images, data.test_labels)[1]
+    except KeyboardInterrupt:
+        return history[-1]["curve_test_accuracy"] if history else math.nan
 
 
 __all__ = ["train", "evaluate", "reset_parameters", "TrainResult", "TrainingDiverged", "StoredRunError",

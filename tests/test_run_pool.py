@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from course_utils.run_pool import check_common_arguments, run_jobs, shown_command, summary_line
+from course_utils.run_pool import check_common_arguments, pin_fp32, run_jobs, shown_command, summary_line
 
 
 def arguments(**overrides) -> argparse.Namespace:
@@ -91,3 +93,28 @@ def test_summary_line_and_stored_runs_show_arguments_the_same_way(monkeypatch):
     expected = "python benchmarks/train_operators.py --data data/README.md --results-dir runs --seeds 0 1"
     assert provenance.command() == expected
     assert shown_command("benchmarks/train_operators.py", argv) == expected
+
+
+def test_the_training_scripts_pin_fp32(monkeypatch):
+    monkeypatch.delenv("COURSE_PRECISION", raising=False)
+    pin_fp32()
+    assert os.environ["COURSE_PRECISION"] == "fp32"
+    monkeypatch.setenv("COURSE_PRECISION", " FP32 ")
+    pin_fp32()
+    assert os.environ["COURSE_PRECISION"] == "fp32"
+    for other in ("bf16", "auto"):
+        monkeypatch.setenv("COURSE_PRECISION", other)
+        with pytest.raises(ValueError, match=rf"COURSE_PRECISION={other!r}: the committed runs are trained in fp32"):
+            pin_fp32()
+
+
+@pytest.mark.parametrize("script", ["train_operators", "train_sal_controls", "train_squeezenet"])
+def test_each_training_script_refuses_another_precision_before_training(script, monkeypatch, tmp_path):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{script}.py"
+    spec = importlib.util.spec_from_file_location(script, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("COURSE_PRECISION", "bf16")
+    with pytest.raises(ValueError, match="the committed runs are trained in fp32"):
+        module.main(["--results-dir", str(tmp_path), "--epochs", "1", "--seeds", "0"])
+    assert list(tmp_path.iterdir()) == []

@@ -24,6 +24,8 @@ from course_utils.runs import (StoredRunError, TrainResult, code_fingerprints, n
                                read_record, read_weights, retrain_requested, save_run)
 from course_utils.train import CURVE_TEST_IMAGES, TrainingDiverged, evaluate, reset_parameters, train
 
+pytestmark = pytest.mark.precision     # make test runs these under both precision paths
+
 FAST = {"epochs": 1, "batch_size": 32, "progress": False, "device": "cpu"}
 REPO = Path(__file__).resolve().parents[1]
 

@@ -23,6 +23,8 @@ from course_utils.runs import json_path
 from course_utils.sweeps import MissingRunError
 from course_utils.train import reset_parameters
 
+pytestmark = pytest.mark.precision     # make test runs these under both precision paths
+
 TINY_EPOCHS = 1
 
 

@@ -14,8 +14,9 @@ from course_utils.data import CIFAR10Data, load_cifar10
 from course_utils.models import BLOCKS, baseline_cnn, register_block
 from course_utils.models.baseline import conv_bn_relu
 from course_utils.models.squeezenet import squeezenet_cifar
-from course_utils.train import (DEFAULT_EPOCHS, RESULTS_DIR, TrainResult, autocast_dtype, one_cycle,
-                                reset_parameters, train)
+from course_utils.train import DEFAULT_EPOCHS, RESULTS_DIR, TrainResult, one_cycle, reset_parameters, train
+
+pytestmark = pytest.mark.precision     # make test runs these under both precision paths
 
 TINY = {"batch_size": 64, "progress": False}
 
@@ -121,17 +122,6 @@ def test_budget_mode_stops_within_the_budget_on_a_fake_clock(small, monkeypatch)
     assert result.history[-1]["seconds"] <= 3.0
 
 
-def test_auto_precision_keeps_grouped_convs_in_fp32_on_cpu(monkeypatch):
-    monkeypatch.setattr("course_utils.train.cpu_has_fast_bf16", lambda: True)
-    assert autocast_dtype("cpu", "auto", baseline_cnn("standard")) == torch.bfloat16
-    assert autocast_dtype("cpu", "auto", baseline_cnn("depthwise_separable")) is None
-    assert autocast_dtype("cpu", "bf16", baseline_cnn("depthwise_separable")) == torch.bfloat16
-    assert autocast_dtype("cuda", "auto", baseline_cnn("depthwise_separable")) == torch.bfloat16
-    assert autocast_dtype("cpu", "fp32", baseline_cnn("standard")) is None
-    monkeypatch.setattr("course_utils.train.cpu_has_fast_bf16", lambda: False)
-    assert autocast_dtype("cpu", "auto", baseline_cnn("standard")) is None
-
-
 def test_reset_keeps_a_models_own_initialisation():
     model = squeezenet_cifar()
     reset_parameters(model, seed=0)
@@ -200,11 +190,14 @@ def test_committed_default_run_is_reproduced(bundled, tmp_path):
     stored = json.loads((RESULTS_DIR / "baseline_standard.json").read_text())
     assert stored["config"]["epochs"] == DEFAULT_EPOCHS
     result = train(baseline_cnn("standard"), bundled, name="baseline_standard", cache_dir=tmp_path,
-                   progress=False, device="cpu")
-    assert result.config == stored["config"]
-    # The committed run used 1 thread, CI uses 2: bfloat16 sums differ in order, hence a tolerance.
+                   progress=False, device="cpu", precision="fp32")    # committed runs are fp32 on any CPU
+    assert result.config == stored["config"] and stored["provenance"]["precision"] == "torch.float32"
+    # Another thread count or CPU sums in another order (and draws the initial weights through other vector
+    # kernels), so the retrain is another draw of the same recipe: the committed baseline_standard and
+    # nb07_standard share this configuration and score 66.9 and 67.5 %; the seed-to-seed std is 0.6 points, so
+    # two draws differ by σ ≈ 0.85 points, and 3.5 points is about 4σ.
     # (Whether the recipe reaches 70 % in 60 s is the benchmark's question: benchmarks/README.md.)
-    assert abs(result.test_accuracy - stored["test_accuracy"]) <= 0.02
+    assert abs(result.test_accuracy - stored["test_accuracy"]) <= 0.035
 
 
 def test_the_model_comes_back_on_the_cpu_in_eval_mode_trained_or_loaded(small, tmp_path):
