@@ -158,7 +158,7 @@ def check_block(student: object, reference: nn.Module, *, input_shape: Sequence[
 
     1. Same weight shapes (else: name the weights that are missing or extra).
     2. The reference's (random) weights copied into the student's block; both run, in eval mode, on
-       the same random input of ``input_shape``: same output shape, then same values (``atol``).
+       the same random input of ``input_shape``, in float32: same output shape, then same values (``atol``).
     3. Same MACs and parameters (``course_utils.cost.count``).
     When the outputs differ, each builder in ``mistakes`` (a known wrong version of the block, with
     the same weight shapes) is run with the same weights: a match names the student's mistake.
@@ -181,7 +181,7 @@ def check_block(student: object, reference: nn.Module, *, input_shape: Sequence[
     x = torch.randn(tuple(input_shape), generator=generator)
     reference.eval()
     student.eval()
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", enabled=False):    # float32, even inside an autocast region
         expected = reference(x)
         try:
             got = student(x)
@@ -198,7 +198,7 @@ def check_block(student: object, reference: nn.Module, *, input_shape: Sequence[
             variant = build()
             copy_weights(reference, variant)
             variant.eval()
-            with torch.no_grad():
+            with torch.no_grad(), torch.autocast("cpu", enabled=False):
                 if torch.allclose(got, variant(x), atol=atol):
                     return Verdict(False, f"❌ Not yet: same weights, different outputs — {name}.")
         return Verdict(False, "❌ Not yet: same weights, different outputs — check the order of the "

@@ -44,6 +44,24 @@ def test_check_block_accepts_a_differently_named_equivalent():
     assert isinstance(verdict, Verdict) and verdict.passed, verdict
 
 
+def test_check_block_grades_in_float32_even_inside_an_autocast_region():
+    """A student who runs a check inside ``torch.autocast`` still gets a float32 comparison: an equivalent block
+    that sums in another order (two half convolutions) would differ by bf16 rounding, a false failure."""
+    class TwoHalves(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(64, 64, 3, padding=1)
+
+        def forward(self, x):
+            w, b = self.conv.weight, self.conv.bias
+            halves = [nn.functional.conv2d(x[:, i:i + 32], w[:, i:i + 32], padding=1) for i in (0, 32)]
+            return halves[0] + halves[1] + b.view(1, -1, 1, 1)
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        verdict = check_block(TwoHalves(), nn.Conv2d(64, 64, 3, padding=1), input_shape=(2, 64, 16, 16))
+    assert verdict.passed, verdict
+
+
 def test_check_block_names_missing_weights_and_known_mistakes():
     wrong_kernel = nn.Sequential(nn.Conv2d(4, 2, 1), nn.ReLU(), nn.Conv2d(2, 8, 1))
     assert "3×3 conv weight 2 → 8" in check_block(wrong_kernel, reference(), input_shape=(1, 4, 8, 8)).message
