@@ -273,11 +273,15 @@ def code_fingerprints(model: nn.Module, hooks: dict[str, Callable | None] | None
 
 
 def weights_fingerprint(model: nn.Module) -> str:
-    """sha256 (16 hex digits) of every parameter and buffer: the key of a run that starts from them."""
+    """sha256 (16 hex digits) of every parameter and buffer, floating-point ones rounded to float16 (the
+    precision runs are stored in): the key of a run that starts from them. Starting weights computed on
+    another CPU (a float64 SVD, a sum in another order) can differ in the last bits of float32; rounded to
+    float16 they almost never do, so a committed run still loads there."""
     digest = hashlib.sha256()
     for key, value in model.state_dict().items():
+        value = value.detach().cpu().contiguous()
         digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().float().numpy().tobytes())
+        digest.update((value.half() if value.is_floating_point() else value).numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
