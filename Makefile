@@ -5,7 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8888
 
-.PHONY: lab test present notebooks results sweep reference-results sal-controls squeezenet-results clean-cache
+.PHONY: lab test present notebooks results sweep reference-results sal-controls squeezenet-results \
+	decomposition-results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,40 +65,40 @@ present: $(VENV)/.installed
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
 		$(ALLOW_ROOT) --LabApp.app_settings_dir=$(CURDIR)/presenter --LabApp.custom_css=True
 
-# Re-execute every notebook in place (COURSE_RESULTS=committed; live retrains from a notebook go to the
-# git-ignored data/local-results/ instead), in fp32 like every committed run (COURSE_PRECISION=fp32). The
-# seeded runs the notebooks compare are only loaded: `make results` makes them. The few runs a notebook still makes itself (notebook 02's baseline and fine-tuning seeds) are
-# retrained into data/results/ when their stored result no longer matches (code, recipe, seed or data changed).
+# Re-execute every notebook in place. Notebooks only read the committed runs (course_utils.experiments): a
+# missing or stale run stops the notebook with the command that makes it. Live retrains from a notebook go to
+# the git-ignored data/local-results/.
 notebooks: $(VENV)/.installed-test
 	for nb in notebooks/*.ipynb; do \
-		COURSE_RESULTS=committed COURSE_PRECISION=fp32 COURSE_COMMAND="make notebooks ($$nb)" \
-			$(BIN)/jupyter nbconvert --to notebook \
+		COURSE_PRECISION=fp32 $(BIN)/jupyter nbconvert --to notebook \
 			--execute --inplace --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \
 	done
 
-# Every committed run, then every notebook: hours on 2 CPU cores (benchmarks/README.md has the times).
-results: sweep sal-controls squeezenet-results reference-results
+# Every committed run, then every notebook: hours on 2 CPU cores (benchmarks/README.md has the times). Each
+# target is one family of course_utils.experiments.catalog, made by benchmarks/train_runs.py (float32, one
+# thread per run, JOBS runs at a time); runs already stored with the same key are loaded, not retrained.
+results: sweep sal-controls squeezenet-results decomposition-results reference-results
 	$(MAKE) notebooks
 
-# The committed sweeps that the notebooks load (benchmarks/README.md records their times): every lab operator
-# at its three widths (SWEEP_WIDTHS) with three seeds on the bundled 5,000 images, and the full-data
-# reference runs (every operator at width 0.5, 10 epochs on all 50,000 training images; DATA is the full .npz
-# copy, see data/README.md; the baseline twice, to show the seed noise). Stored runs that still match are loaded, not retrained.
 JOBS ?= 2
 DATA ?= ../shared/data/cifar10-jpeg.npz
+# Every lab operator at its three widths, three seeds, on the bundled 5,000 images (notebooks 02-07).
 sweep: $(VENV)/.installed
-	$(BIN)/python benchmarks/train_operators.py --sweep --seeds 0 1 2 --jobs $(JOBS)
+	$(BIN)/python benchmarks/train_runs.py lab --jobs $(JOBS)
 
+# Every lab operator at width 0.5, 10 epochs on all 50,000 training images (DATA: the full copy, see
+# data/README.md); the standard net with two seeds, to show the seed noise.
 reference-results: $(VENV)/.installed
-	$(BIN)/python benchmarks/train_operators.py --data $(DATA) --epochs 10 --width 0.5 --prefix ref_ --seeds 0 \
-		--jobs $(JOBS)
-	$(BIN)/python benchmarks/train_operators.py --data $(DATA) --epochs 10 --width 0.5 --prefix ref_ --seeds 1 \
-		--variants standard --jobs 1
+	$(BIN)/python benchmarks/train_runs.py reference --data $(DATA) --jobs $(JOBS)
 
 # Notebook 06's controls for SAL (frozen random attention, shared SAL, low initial temperature), three seeds.
 sal-controls: $(VENV)/.installed
-	$(BIN)/python benchmarks/train_sal_controls.py --seeds 0 1 2 --jobs $(JOBS)
+	$(BIN)/python benchmarks/train_runs.py sal_controls --jobs $(JOBS)
 
 # Notebook 03's SqueezeNet-CIFAR (BatchNorm after conv1 and every Fire), three seeds.
 squeezenet-results: $(VENV)/.installed
-	$(BIN)/python benchmarks/train_squeezenet.py --seeds 0 1 2 --jobs $(JOBS)
+	$(BIN)/python benchmarks/train_runs.py squeezenet --jobs $(JOBS)
+
+# Notebook 02's standard network (weights kept) and its conversion to (3,1)+(1,3) pairs, fine-tuned, three seeds.
+decomposition-results: $(VENV)/.installed
+	$(BIN)/python benchmarks/train_runs.py decomposition --jobs $(JOBS)

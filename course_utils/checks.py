@@ -11,27 +11,49 @@ from numbers import Integral, Real
 import torch
 
 
-def _is_int(value: object) -> bool:
+def scalar(value: object) -> object:
+    """A one-element tensor (``torch.tensor(5.)``) as the Python number it holds; anything else unchanged.
+    NumPy scalars need nothing: they are already ``numbers.Integral`` or ``numbers.Real``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype != torch.bool:
+        return value.item()
+    return value
+
+
+def is_int(value: object) -> bool:
     """True for Python and NumPy integers, False for bools, floats and strings."""
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def positive_int(name: str, value: object) -> int:
-    """Return ``value`` if it is an integer >= 1, else raise ``ValueError``."""
-    if not _is_int(value) or value < 1:
+    """Return ``value`` as an int if it is an integer >= 1, else raise ``ValueError``."""
+    value = scalar(value)
+    if not is_int(value) or value < 1:
         raise ValueError(f"{name}={value!r} must be a positive integer (>= 1)")
-    return value
+    return int(value)
 
 
 def non_negative_int(name: str, value: object) -> int:
-    """Return ``value`` if it is an integer >= 0, else raise ``ValueError``."""
-    if not _is_int(value) or value < 0:
+    """Return ``value`` as an int if it is an integer >= 0, else raise ``ValueError``."""
+    value = scalar(value)
+    if not is_int(value) or value < 0:
         raise ValueError(f"{name}={value!r} must be a non-negative integer (>= 0)")
+    return int(value)
+
+
+SEED_LIMIT = 2**64          # torch.manual_seed takes seeds below 2**64
+
+
+def seed(name: str, value: object) -> int:
+    """Return ``value`` as an int if it is an integer in [0, 2**64), the seeds torch can take, else raise."""
+    value = non_negative_int(name, value)
+    if value >= SEED_LIMIT:
+        raise ValueError(f"{name}={value} must be below 2**64 (torch.manual_seed takes seeds in [0, 2**64))")
     return value
 
 
 def positive_number(name: str, value: object) -> float:
     """Return ``value`` if it is a finite real number > 0, else raise ``ValueError`` (inf and nan too)."""
+    value = scalar(value)
     if isinstance(value, bool) or not isinstance(value, Real) or not value > 0 or not math.isfinite(value):
         raise ValueError(f"{name}={value!r} must be a positive number (> 0, finite)")
     return value
@@ -39,6 +61,7 @@ def positive_number(name: str, value: object) -> float:
 
 def fraction(name: str, value: object) -> float:
     """Return ``value`` if it is a real number in [0, 1], else raise ``ValueError``."""
+    value = scalar(value)
     if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value <= 1:
         raise ValueError(f"{name}={value!r} must be a number between 0 and 1")
     return value
@@ -60,8 +83,8 @@ def divides(name: str, value: int, of_name: str, of_value: int) -> None:
 
 def kernel_pair(name: str, value: object) -> tuple[int, int]:
     """Turn ``k`` or ``(k, l)`` into a pair of positive integers, or raise ``ValueError``."""
-    pair = (value, value) if _is_int(value) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(_is_int(v) and v >= 1 for v in pair):
+    pair = (value, value) if is_int(value) else value
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(is_int(v) and v >= 1 for v in pair):
         raise ValueError(f"{name}={value!r} must be a positive integer or a pair (k, l) of positive integers")
     return int(pair[0]), int(pair[1])
 

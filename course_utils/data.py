@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import hashlib
 import io
 import math
@@ -30,12 +31,19 @@ from PIL import Image
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 BUNDLED_FILE = "cifar10-train5k-test10k-jpeg.npz"
+FULL_FILE = "cifar10-jpeg.npz"          # the full 50,000 / 10,000 JPEG copy (not shipped; see data/README.md)
 DEFAULT_DOWNLOAD_ROOT = "~/.cache/course_utils/cifar10"
 # sha256 of the .npz files we know; a file with one of these names must match to be loaded.
 KNOWN_SHA256 = {
     "cifar10-train5k-test10k-jpeg.npz": "0f855623c89cc3559efc0a30878af1188d8e3502bee7dc6ce1d7b3c59af8a6a4",
     "cifar10-jpeg.npz": "89d569adf56516f1473ba0668acd330f65cc2ae5631e8dadc3ed1a39bb46c1e8",
     "cifar10-mini-jpeg.npz": "fa17627b3e833bd5a50c74c3d879045c1b150e005bab25cf39417c750f7fcff4",
+}
+# CIFAR10Data.digest of each known file once decoded: what the committed runs were trained on. Stored runs are
+# read against these without loading the data (course_utils.experiments.store).
+KNOWN_DIGESTS = {
+    "cifar10-train5k-test10k-jpeg.npz": "6175534087a638ec",
+    "cifar10-jpeg.npz": "d57b9ff1911046da",
 }
 # Arrays every .npz copy must hold (see data/README.md); index_train / index_test are optional.
 NPZ_KEYS = ("train_jpeg", "train_offsets", "y_train", "test_jpeg", "test_offsets", "y_test", "class_names")
@@ -103,6 +111,17 @@ class CIFAR10Data:
     def __repr__(self) -> str:
         return (f"CIFAR10Data({len(self.train_labels):,} train / {len(self.test_labels):,} test images, "
                 f"source: {self.source})")
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """sha256 (16 hex digits) of the four tensors' shapes and bytes: what a stored run was trained and
+        tested on, whatever ``identity`` says (a copy with other labels has another digest)."""
+        hasher = hashlib.sha256()
+        for tensor in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            data = tensor.detach().cpu().contiguous()
+            hasher.update(f"{data.dtype} {tuple(data.shape)}".encode())
+            hasher.update(data.numpy().tobytes())
+        return hasher.hexdigest()[:16]
 
     def subset(self, *, train: int | None = None, test: int | None = None) -> CIFAR10Data:
         """The first ``train`` training and the first ``test`` test images (``None``: all of that split).
@@ -255,8 +274,14 @@ def load_npz(path: str | Path, sha256: str | None = None) -> CIFAR10Data:
     kind = "bundled" if path.name == BUNDLED_FILE else "copy"
     source = (f"CIFAR-10 {kind} {path.name} ({len(train_labels):,} train / {len(test_labels):,} test; "
               f"{JPEG_CAVEAT})")
-    return CIFAR10Data(train_images, train_labels, test_images, test_labels, CLASSES, source,
+    data = CIFAR10Data(train_images, train_labels, test_images, test_labels, CLASSES, source,
                        identity=f"{path.name} sha256:{actual}")
+    known = KNOWN_DIGESTS.get(path.name) if expected == KNOWN_SHA256.get(path.name) else None
+    if known is not None and data.digest != known:
+        print(f"Note: {path.name} decodes to other pixels on this machine (digest {data.digest}, the course's "
+              f"{known}: another JPEG decoder?). The committed runs still load; a run you train here is keyed "
+              "on these pixels.")
+    return data
 
 
 def _download_root(root: str | Path) -> Path:

@@ -104,7 +104,7 @@ def _check_module(module: object, kind: type) -> None:
 
 def _check_input_hw(input_hw: object) -> tuple[int, int]:
     if (not isinstance(input_hw, (tuple, list)) or len(input_hw) != 2
-            or not all(checks._is_int(v) and v >= 1 for v in input_hw)):
+            or not all(checks.is_int(v) and v >= 1 for v in input_hw)):
         raise ValueError(f"input_hw={input_hw!r} must be a pair (H, W) of positive integers, e.g. (32, 32)")
     return int(input_hw[0]), int(input_hw[1])
 

@@ -11,9 +11,10 @@ Each entry of ``OPERATORS`` says, for one operator:
   normalisation and activation, as the course baseline's body uses it (``None`` for an operator that
   cannot map C_in maps to any C_out maps on its own: grouped and depthwise convolutions).
 
-The cost explorer (``course_utils.widgets``), the baseline's blocks (``models.baseline.BLOCKS``), the
-operator lab (``models.operator_lab.VARIANTS``) and the latency set (``single_layer_operators``) all read
-this table. Adding an operator is one entry here plus its layer file in ``course_utils/layers/``.
+The cost explorer (``course_utils.widgets``), the baseline's blocks (``models.baseline.block_builder``), the
+operator lab (``experiments.lab.LAB``) and the latency set (:func:`single_layer_operators`) all read this
+table. Adding an operator is its layer file in ``course_utils/layers/``, its cost function in
+``course_utils/cost.py``, one entry here and, to train it in the lab, one entry in ``experiments.lab.LAB``.
 
 Accounting (``cost``): the multiply-accumulates and the weights of the convolutions only, for every
 operator: no biases, no BatchNorm; a shift is free, and SAL is counted as deployed (hardened: a learned
@@ -21,16 +22,19 @@ shift + 1×1 convolution, one weight per input/output pair).
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from . import checks
 from .cost import (Cost, conv2d_cost, decomposed_conv_cost, depthwise_conv_cost, depthwise_separable_cost,
                    fire_cost, fire_widths, grouped_conv_cost, inverted_residual_cost, shift_conv_cost)
-from .layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire, InvertedResidual,
+from .layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire, InvertedResidual, Shift2d,
                      ShiftAttentionConv2d, ShiftConv2d)
+from .layers.conv_bn import conv_bn_act
 
 BlockBuilder = Callable[[int, int, int], nn.Module]
 
@@ -56,10 +60,9 @@ class LayerShape:
 
 
 # --- the blocks of the course baseline: operator + normalisation + activation ----------------
-def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+def standard_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
     """The standard block: 3×3 conv (no bias) → BatchNorm → ReLU.  MACs per position: 9·C_in·C_out."""
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+    return conv_bn_act(in_channels, out_channels, 3, stride)
 
 
 def decomposed_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
@@ -157,7 +160,7 @@ class Operator:
 
 OPERATORS: dict[str, Operator] = {op.name: op for op in (
     Operator("standard", "standard conv", "k·l·C_in·C_out", _standard_cost,
-             lambda c: nn.Conv2d(c, c, 3, padding=1, bias=False), conv_bn_relu),
+             lambda c: nn.Conv2d(c, c, 3, padding=1, bias=False), standard_block),
     Operator("decomposed", "decomposed k×1 + 1×l", "k·C_in·C_out + l·C_out²", _decomposed_cost,
              lambda c: DecomposedConv2d(c, c, 3, bias=False), decomposed_block),
     Operator("grouped", "grouped conv", "k·l·C_in·C_out / G", _grouped_cost,
@@ -186,6 +189,40 @@ def blocks() -> dict[str, BlockBuilder]:
     return {name: op.block for name, op in OPERATORS.items() if op.block is not None}
 
 
+# --- the latency set: one layer of each operator -------------------------------------------
+class Copy(nn.Module):
+    """x → a copy of x: reads and writes the tensor once, computes nothing (the memory floor)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+
+def single_layer_operators(channels: int) -> dict[str, nn.Module]:
+    """One layer of each registry operator (``OPERATORS[name].layer``), mapping ``channels`` maps to
+    ``channels`` maps at stride 1, keyed by its label (for timing); then four reference points.
+
+    The blocks (depthwise-separable, inverted residual, Fire) include their BatchNorm and activations;
+    the single convolutions have no bias. 'SAL (training)' is the dense A ⊙ W convolution it trains as,
+    'SAL (hardened)' its shift + 1×1 form (:meth:`ShiftAttentionConv2d.to_shift`); 'pointwise 1×1',
+    'shift alone' and 'copy' (reads and writes the tensor once: the memory floor) are references.
+    """
+    c = checks.positive_int("channels", channels)
+    if c < 8 or c % 8:
+        raise ValueError(f"channels={channels} must be a multiple of 8 and at least 8 (Fire squeezes to "
+                         f"channels/8; the grouped conv has {LayerShape.groups} groups)")
+    torch.manual_seed(0)
+    layers = {op.label: op.layer(c) for op in OPERATORS.values()}
+    sal_label = OPERATORS["sal"].label
+    layers[f"{sal_label} (training)"] = sal = layers.pop(sal_label)
+    return {
+        **layers,
+        f"{sal_label} (hardened)": copy.deepcopy(sal).harden().to_shift(),
+        "pointwise 1×1": nn.Conv2d(c, c, 1, bias=False),
+        "shift alone": Shift2d(c, 3),
+        "copy": Copy(),
+    }
+
+
 __all__ = ["ACCOUNTING", "LayerShape", "Operator", "OPERATORS", "operator", "blocks", "BlockBuilder",
-           "conv_bn_relu", "decomposed_block", "depthwise_separable_block", "fire_block", "inverted_residual_block",
-           "shift_block", "sal_block"]
+           "standard_block", "decomposed_block", "depthwise_separable_block", "fire_block", "inverted_residual_block",
+           "shift_block", "sal_block", "Copy", "single_layer_operators"]

@@ -6,7 +6,7 @@ The front is the set of models that nobody dominates. Walking it from cheap to e
 only goes up: each step says how much accuracy the extra cost buys.
 
 With several seeds per model, the front is drawn through the *means*; whether one model really beats
-another is then a question of noise (``course_utils.sweeps.compare``). :func:`best_under_budget` names
+another is then a question of noise (``course_utils.comparison.compare``). :func:`best_under_budget` names
 the two models such a comparison needs: the most accurate one within a budget, and the best of the
 other operators.
 """

@@ -1,5 +1,5 @@
-"""Plumbing shared by the training scripts in ``benchmarks/`` (``train_operators.py``,
-``train_sal_controls.py``, ``train_squeezenet.py``): check their common arguments, and run their jobs
+"""Plumbing shared by the training scripts in ``benchmarks/`` (``train_runs.py``, ``time_to_accuracy.py``):
+check their common arguments, and run their jobs
 one after the other or N at a time, each in its own process with one thread, always in float32
 (``pin_fp32``: committed runs do not depend on the CPU's bf16 units).
 
@@ -24,16 +24,17 @@ from .provenance import shown_argument
 
 
 def check_common_arguments(args: argparse.Namespace) -> None:
-    """Refuse what no training script can run: ``--epochs`` and ``--jobs`` must be positive, ``--seeds``
-    distinct and non-negative, ``--data`` (where the script has it) an existing file."""
-    if args.epochs < 1:
-        raise ValueError(f"--epochs={args.epochs} must be a positive integer")
+    """Refuse what no training script can run: ``--jobs`` (and ``--epochs`` where the script has it) must be
+    positive, ``--seeds`` (if given) distinct and non-negative, ``--data`` (if given) an existing file."""
+    epochs, seeds = getattr(args, "epochs", None), getattr(args, "seeds", None)
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"--epochs={epochs} must be a positive integer")
     if args.jobs < 1:
         raise ValueError(f"--jobs={args.jobs} must be a positive integer")
-    if min(args.seeds) < 0:
-        raise ValueError(f"--seeds {args.seeds} must be non-negative integers")
-    if len(set(args.seeds)) != len(args.seeds):
-        raise ValueError(f"--seeds {args.seeds} must not repeat a seed")
+    if seeds is not None and min(seeds) < 0:
+        raise ValueError(f"--seeds {seeds} must be non-negative integers")
+    if seeds is not None and len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds {seeds} must not repeat a seed")
     data = getattr(args, "data", None)
     if data is not None and not Path(data).is_file():
         raise ValueError(f"--data={data!r} is not a file: give the path of a CIFAR-10 .npz copy "

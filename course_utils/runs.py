@@ -1,48 +1,39 @@
-"""The runs store: what a training run produced (``TrainResult``), the key that says whether a stored run
-is the run you asked for, and the two folders that hold runs.
+"""The runs store: what a training run produced (``TrainResult``), where runs are kept, and how a stored run
+is found again, by its key, without training.
 
-- **Key.** A stored run is reused only when everything that changes its result is the same: the
-  architecture (``repr(model)``), the *code* of every module class in the model and of every hook (see
-  ``code_fingerprints``), the recipe, the seed, the data's identity and, with ``reset=False``, the starting
-  weights. The git commit is not part of the key: a new commit that leaves a model's code alone does not
-  retrain it.
-- **Files.** A run named ``NAME`` is ``NAME.json`` (record, provenance, key) and ``NAME.<sha>.pt`` (fp16
+- **Key.** ``course_utils.train.run_key``: the architecture, the code of every class in the model and of its
+  hooks, the training code, the recipe (precision included), the seed, the data's digest and, for a run that
+  starts from given weights, those weights. A run is returned only when the whole key is equal; otherwise
+  one line (or the error) says what changed. The device, the thread count and the git commit are provenance.
+- **Files.** A run named ``NAME`` is ``NAME.json`` (record, key, provenance) and ``NAME.<sha>.pt`` (fp16
   weights, named by the start of their sha256, which the JSON records in full). Both are written to a
   temporary file in the same folder and moved into place with ``os.replace``: weights first, then the JSON
-  that names them, so a reader sees an old pair or a new pair, never half of one. A stored run is
-  returned only if its weights file exists and matches the recorded sha256.
-- **Weights too large to store** (over ``max_weights_bytes``): the record says ``"weights": null``. Such a
-  record is returned as cached only to a caller whose own ``max_weights_bytes`` is also below the model's
-  weight size (a caller that declared it needs the record, not the weights, e.g. notebook 07's lab table);
-  the model then keeps its initial weights. Any other caller retrains.
-- **Two stores.** ``COMMITTED_RESULTS_DIR`` (``data/results/``, in git) holds the runs the notebooks
-  show. A live retrain writes to ``LOCAL_RESULTS_DIR`` (``data/local-results/``, git-ignored) unless the
-  environment variable ``COURSE_RESULTS=committed`` is set (``make notebooks`` and the sweep scripts set
-  it). When loading, the committed store is searched first, then the local one: a live retrain of the
-  committed configuration never hides the committed run (the next open of the notebook shows the committed
-  results again), while a run the committed store does not hold (a student's edited block, another seed)
-  is found in the local store.
-- **Environment.** ``COURSE_RETRAIN`` (1/0, true/false, yes/no, any case; empty = no) asks every training
-  call to train live (``retrain_requested()``); ``COURSE_RESULTS`` is ``local`` (default) or ``committed``.
+  that names them, so a reader sees an old pair or a new pair, never half of one. Weights are returned only
+  if their file matches the recorded sha256. A record is checked field by field when read.
+- **Without weights.** ``Store(weights=False)`` (the lab's seeded runs: the record is what the notebooks
+  plot) or a model over ``MAX_WEIGHTS_BYTES`` stores the record only; a model given such a run keeps its
+  initial weights, and ``course_utils.train.evaluate`` refuses to measure it.
+- **Two stores.** ``COMMITTED_RESULTS_DIR`` (``data/results/``, in git) holds the runs the notebooks show,
+  made by the scripts in ``benchmarks/``. A live run is saved to ``LOCAL_RESULTS_DIR``
+  (``data/local-results/``, git-ignored) unless ``COURSE_RESULTS=committed`` (the scripts). ``train`` looks in
+  the committed store first, then the local one; :func:`load` reads one run and never trains.
+- **Environment.** ``COURSE_RETRAIN`` (1/0, true/false, yes/no, any case; empty = no) makes every ``train``
+  call train live; ``COURSE_RESULTS`` is ``local`` (default) or ``committed``.
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import dataclasses
-import functools
 import hashlib
-import inspect
 import io
 import json
+import math
 import os
 import re
 import tempfile
-import textwrap
-import types
 import weakref
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +44,28 @@ from .provenance import REPO_ROOT
 
 COMMITTED_RESULTS_DIR = REPO_ROOT / "data" / "results"
 LOCAL_RESULTS_DIR = REPO_ROOT / "data" / "local-results"
-PACKAGE_DIR = Path(__file__).resolve().parent
+# Weights are stored as float16 up to this size: every course model fits (the largest, notebook 06's SAL
+# ResNet-20 at width 1, is 1.1 MB). A larger model is stored without weights.
+MAX_WEIGHTS_BYTES = 4_000_000
 
 _TRUE, _FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
 
 
+class StoredRunError(ValueError):
+    """A stored run's file exists but cannot be used (truncated, corrupt, a field missing...)."""
+
+
+class MissingRunError(FileNotFoundError):
+    """A run that is read, not trained, is not stored or no longer matches its key: the message says which
+    command makes it."""
+
+
 @dataclass
 class TrainResult:
-    """What a training run produced. ``history`` holds one dict per epoch: epoch, train_loss,
-    train_accuracy, curve_test_loss and curve_test_accuracy (on the first ``config["curve_test_images"]``
-    test images, no flip averaging), lr, seconds, plus what an ``epoch_hook`` adds. ``test_accuracy`` is
-    measured once at the end on the whole test set (with flip averaging when ``config["tta"]``)."""
+    """What a training run produced. ``history`` holds one dict per epoch: epoch, train_loss, train_accuracy,
+    curve_test_loss and curve_test_accuracy (on the first ``key["recipe"]["curve_test_images"]`` test images,
+    no flip averaging), lr, seconds, plus what an epoch hook adds. ``test_accuracy`` is measured once at the
+    end on the whole test set (with flip averaging when ``key["recipe"]["tta"]``)."""
 
     name: str | None
     test_accuracy: float
@@ -73,7 +75,8 @@ class TrainResult:
     wall_time_s: float
     device: str
     seed: int
-    config: dict[str, Any]
+    key: dict[str, Any]
+    measures: dict[str, float] = field(default_factory=dict)   # what the final hook measured
     provenance: dict[str, Any] = field(default_factory=dict)
     partial: bool = False
     cached: bool = False
@@ -86,7 +89,8 @@ class TrainResult:
         return record
 
     @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> TrainResult:
+    def from_record(cls, record: dict[str, Any]) -> TrainResult:
+        """The result of a record that :func:`read_record` checked."""
         fields = {f.name for f in dataclasses.fields(cls)} - {"cached", "store"}
         return cls(**{k: v for k, v in record.items() if k in fields})
 
@@ -97,15 +101,11 @@ class TrainResult:
                 f"wall_time_s={self.wall_time_s:.1f}, device={self.device!r})")
 
 
-class StoredRunError(ValueError):
-    """A stored run's file exists but cannot be read (truncated, corrupt, not a folder...)."""
-
-
 # ---------------------------------------------------------------------------------------------
-# Environment
+# Where runs are kept
 # ---------------------------------------------------------------------------------------------
 def retrain_requested() -> bool:
-    """True when the environment variable ``COURSE_RETRAIN`` asks every training call to train live.
+    """True when the environment variable ``COURSE_RETRAIN`` asks every ``train`` call to train live.
 
     Accepts 1/0, true/false, yes/no in any case (unset or empty = no); anything else is a ValueError."""
     raw = os.environ.get("COURSE_RETRAIN", "")
@@ -119,7 +119,7 @@ def retrain_requested() -> bool:
 
 
 def write_store() -> Path:
-    """The folder a run trained without an explicit ``cache_dir`` is saved to: ``LOCAL_RESULTS_DIR``,
+    """The folder a run trained without an explicit store folder is saved to: ``LOCAL_RESULTS_DIR``,
     or ``COMMITTED_RESULTS_DIR`` when ``COURSE_RESULTS=committed``."""
     raw = os.environ.get("COURSE_RESULTS", "")
     value = raw.strip().lower()
@@ -128,190 +128,31 @@ def write_store() -> Path:
     if value == "committed":
         return COMMITTED_RESULTS_DIR
     raise ValueError(f"COURSE_RESULTS={raw!r} must be 'local' (the default: data/local-results/) or "
-                     "'committed' (data/results/, for make notebooks and the sweep scripts)")
+                     "'committed' (data/results/, for the scripts that make the committed runs)")
 
 
-def read_stores() -> list[Path]:
-    """Folders searched for a stored run, first match wins: the committed store, then the local one."""
-    return [COMMITTED_RESULTS_DIR, LOCAL_RESULTS_DIR]
+@dataclass(frozen=True)
+class Store:
+    """Where ``train`` looks for and saves a named run. ``folder=None``: look in ``data/results/`` then
+    ``data/local-results/``, save to the latter (or the former under ``COURSE_RESULTS=committed``); a folder:
+    look in and save to it only. ``weights=False`` stores the record only."""
+
+    folder: str | Path | None = None
+    weights: bool = True
+
+    def __post_init__(self) -> None:
+        if self.folder is not None and not isinstance(self.folder, (str, os.PathLike)):
+            raise ValueError(f"folder={self.folder!r} must be None (the default stores) or a folder path")
+        if not isinstance(self.weights, bool):
+            raise ValueError(f"weights={self.weights!r} must be True or False")
+
+    def read_folders(self) -> list[Path]:
+        return [Path(self.folder)] if self.folder is not None else [COMMITTED_RESULTS_DIR, LOCAL_RESULTS_DIR]
+
+    def write_folder(self) -> Path:
+        return Path(self.folder) if self.folder is not None else write_store()
 
 
-def retrain_switch(estimate: str = "") -> Any:
-    """A toggle button for a notebook's training cells, displayed by the calling cell::
-
-        RETRAIN = retrain_switch("~1 min")          # in the set-up cell
-        train(..., retrain=RETRAIN.value)           # in each training cell
-
-    It starts on when ``COURSE_RETRAIN`` asks for retraining (``make notebooks``), off otherwise, so
-    switching it on for a live demo never persists in the saved notebook (a widget's state is not code).
-    Live runs go to the local store (``data/local-results/``), never to the committed results."""
-    import ipywidgets
-    from IPython.display import display
-
-    label = f"Train live (one seed, {estimate})" if estimate else "Train live (one seed)"
-    button = ipywidgets.ToggleButton(value=retrain_requested(), description=label, icon="play",
-                                     tooltip="on: the training cells below train instead of loading stored runs",
-                                     layout=ipywidgets.Layout(width="auto"))
-    display(button)
-    return button
-
-
-# ---------------------------------------------------------------------------------------------
-# Code fingerprints
-# ---------------------------------------------------------------------------------------------
-def normalised_source_hash(source: str) -> str:
-    """sha256 (16 hex digits) of ``ast.dump`` of ``source`` with docstrings removed: comments,
-    docstrings, blank lines and formatting do not change it; any change to the code does."""
-    tree = ast.parse(textwrap.dedent(source))
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
-
-
-@functools.lru_cache(maxsize=256)
-def _file_hash(path: str, mtime_ns: int) -> str:
-    return normalised_source_hash(Path(path).read_text(encoding="utf-8"))
-
-
-def _course_file(obj: Any) -> Path | None:
-    """The course_utils source file that defines ``obj``, or None if it is defined elsewhere."""
-    try:
-        path = Path(inspect.getsourcefile(obj) or "").resolve()
-    except (TypeError, OSError):
-        return None
-    return path if path.is_file() and PACKAGE_DIR in path.parents else None
-
-
-def _code_object_hash(code: types.CodeType, digest: Any) -> None:
-    digest.update(code.co_code)
-    digest.update(repr(code.co_names).encode())
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            _code_object_hash(const, digest)
-        else:
-            digest.update(repr(const).encode())
-
-
-def _bytecode_hash(functions: list[Any]) -> str:
-    digest = hashlib.sha256()
-    for function in functions:
-        code = getattr(function, "__code__", None)
-        if code is not None:
-            _code_object_hash(code, digest)
-    return digest.hexdigest()[:16]
-
-
-def _source_or_bytecode_hash(obj: Any, functions: list[Any]) -> str:
-    try:
-        return normalised_source_hash(inspect.getsource(obj))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return _bytecode_hash(functions)
-
-
-def _location(obj: Any) -> str:
-    path = _course_file(obj)
-    if path is not None:
-        return str(path.relative_to(REPO_ROOT)) if REPO_ROOT in path.parents else path.name
-    return getattr(obj, "__module__", None) or "?"
-
-
-def class_fingerprint(cls: type) -> str:
-    """Hash of a class's code: its whole defining file for a course_utils class (so an edited helper that
-    ``forward`` calls counts), else its own source, else the bytecode of its methods."""
-    path = _course_file(cls)
-    if path is not None:
-        return _file_hash(str(path), path.stat().st_mtime_ns)
-    methods = [v for v in vars(cls).values() if isinstance(v, types.FunctionType)]
-    return _source_or_bytecode_hash(cls, methods)
-
-
-def function_fingerprint(function: Callable) -> str:
-    """Hash of a hook's code (as ``class_fingerprint``), plus the values of its closure cells that are
-    plain numbers, strings or booleans (``hook_factory(epochs=20)`` and ``(epochs=8)`` differ)."""
-    if isinstance(function, functools.partial):
-        inner = function_fingerprint(function.func)
-        plain = [repr(a) for a in (*function.args, *sorted(function.keywords.items()))]
-        return hashlib.sha256((inner + "|".join(plain)).encode()).hexdigest()[:16]
-    target = getattr(function, "__func__", function)          # bound method -> function
-    if not isinstance(target, types.FunctionType):             # a callable object: its class's code
-        return class_fingerprint(type(function))
-    path = _course_file(target)
-    if path is not None:
-        code = _file_hash(str(path), path.stat().st_mtime_ns)
-    else:
-        code = _source_or_bytecode_hash(target, [target])
-    cells = []
-    for var, cell in zip(target.__code__.co_freevars, target.__closure__ or ()):
-        with contextlib.suppress(ValueError):                  # an empty cell
-            if isinstance(cell.cell_contents, (bool, int, float, str)):
-                cells.append(f"{var}={cell.cell_contents!r}")
-    return hashlib.sha256((code + "|".join(cells)).encode()).hexdigest()[:16] if cells else code
-
-
-def code_fingerprints(model: nn.Module, hooks: dict[str, Callable | None] | None = None) -> dict[str, str]:
-    """{label: hash} for every class (and base class) of every module in ``model`` and for every hook,
-    e.g. ``{"Fire (course_utils/layers/fire.py)": "3f0c…", "step_hook temperature_step_hook (…)": …}``.
-    torch's own classes are skipped (the torch version is in the run's provenance)."""
-    fingerprints: dict[str, str] = {}
-    for module in model.modules():
-        for cls in type(module).__mro__:
-            if cls is object or cls.__module__.split(".")[0] == "torch":
-                continue
-            label = f"{cls.__qualname__} ({_location(cls)})"
-            if label not in fingerprints:
-                fingerprints[label] = class_fingerprint(cls)
-    for role, hook in (hooks or {}).items():
-        if hook is not None:
-            target = getattr(hook, "func", hook)
-            name = getattr(target, "__qualname__", type(target).__qualname__)
-            fingerprints[f"{role} {name} ({_location(target)})"] = function_fingerprint(hook)
-    return dict(sorted(fingerprints.items()))
-
-
-def weights_fingerprint(model: nn.Module) -> str:
-    """sha256 (16 hex digits) of every parameter and buffer, floating-point ones rounded to float16 (the
-    precision runs are stored in): the key of a run that starts from them. Starting weights computed on
-    another CPU (a float64 SVD, a sum in another order) can differ in the last bits of float32; rounded to
-    float16 they almost never do, so a committed run still loads there."""
-    digest = hashlib.sha256()
-    for key, value in model.state_dict().items():
-        value = value.detach().cpu().contiguous()
-        digest.update(key.encode())
-        digest.update((value.half() if value.is_floating_point() else value).numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def describe_mismatch(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
-    """Why a stored configuration is not the wanted one, naming the changed classes/hooks first."""
-    reasons = []
-    old_code, new_code = stored.get("code") or {}, wanted.get("code") or {}
-    if old_code != new_code:
-        changed = sorted(k for k in set(old_code) & set(new_code) if old_code[k] != new_code[k])
-        if changed:
-            reasons.append(f"code of {', '.join(changed)} changed since the stored run")
-        if set(new_code) - set(old_code) and old_code:
-            reasons.append(f"{', '.join(sorted(set(new_code) - set(old_code)))} not in the stored run")
-        if set(old_code) - set(new_code):
-            reasons.append(f"the stored run also used {', '.join(sorted(set(old_code) - set(new_code)))}")
-        if not old_code:
-            reasons.append("the stored run has no code fingerprint (stored by an older course_utils)")
-    others = sorted(k for k in set(stored) | set(wanted) if k != "code" and stored.get(k) != wanted.get(k))
-    if others:
-        reasons.append(f"{', '.join(others)} changed")
-    return "; ".join(reasons) or "the configuration changed"
-
-
-# ---------------------------------------------------------------------------------------------
-# Files
-# ---------------------------------------------------------------------------------------------
 def display_path(path: Path) -> str:
     """``path`` relative to the repository when inside it, else as given (no machine paths in messages)."""
     try:
@@ -320,6 +161,64 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def _store_label(folder: Path) -> str:
+    if folder == LOCAL_RESULTS_DIR:
+        return "your local store of live runs"
+    if folder == COMMITTED_RESULTS_DIR:
+        return "the committed results"
+    return "the store folder"
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys
+# ---------------------------------------------------------------------------------------------
+def weights_fingerprint(model: nn.Module) -> str:
+    """sha256 (16 hex digits) of every parameter and buffer, floating-point ones rounded to float16 (the
+    precision runs are stored in): the key of a run that starts from them. Starting weights computed on
+    another CPU (a float64 SVD, a sum in another order) can differ in the last bits of float32; rounded to
+    float16 they almost never do, so a committed run still loads there."""
+    digest = hashlib.sha256()
+    for name, value in model.state_dict().items():
+        value = value.detach().cpu().contiguous()
+        digest.update(name.encode())
+        digest.update((value.half() if value.is_floating_point() else value).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def key_hash(key: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def describe_mismatch(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """Why a stored key is not the wanted one: the changed code first (by name), then the other parts."""
+    reasons = []
+    old_code, new_code = stored.get("code") or {}, wanted.get("code") or {}
+    if old_code != new_code:
+        changed = sorted(k for k in set(old_code) & set(new_code) if old_code[k] != new_code[k] and k[-1] != ":")
+        if changed:
+            shown = ", ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
+            reasons.append(f"code of {shown} changed since the stored run")
+        added, gone = sorted(set(new_code) - set(old_code)), sorted(set(old_code) - set(new_code))
+        if added:
+            reasons.append(f"{', '.join(added[:4])} not in the stored run")
+        if gone:
+            reasons.append(f"the stored run also used {', '.join(gone[:4])}")
+        if not (changed or added or gone):
+            reasons.append("another hook or model class")
+    others = sorted(k for k in set(stored) | set(wanted) if k != "code" and stored.get(k) != wanted.get(k))
+    if "recipe" in others:
+        old, new = stored.get("recipe") or {}, wanted.get("recipe") or {}
+        others.remove("recipe")
+        others += [f"recipe {k} ({old.get(k)!r} → {new.get(k)!r})" for k in sorted(set(old) | set(new))
+                   if old.get(k) != new.get(k)]
+    if others:
+        reasons.append(f"{', '.join(others)} changed")
+    return "; ".join(reasons) or "the key changed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
 def json_path(folder: Path, name: str) -> Path:
     return Path(folder) / f"{name}.json"
 
@@ -358,7 +257,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
+def _folder_lock(folder: Path):
     """An exclusive lock on ``folder`` (POSIX flock on the folder itself: no lock file is left behind),
     held while a save replaces a run's files and removes its old weights. No-op where flock is missing."""
     try:
@@ -379,22 +278,21 @@ def weights_bytes(model: nn.Module) -> int:
     return sum(v.numel() * (2 if v.is_floating_point() else v.element_size()) for v in model.state_dict().values())
 
 
-def save_run(result: TrainResult, model: nn.Module, folder: str | Path, *,
-             max_weights_bytes: int) -> Path:
-    """Store ``result`` and (if at most ``max_weights_bytes`` as float16) ``model``'s weights in
-    ``folder``: weights to ``NAME.<sha>.pt`` first, then ``NAME.json`` naming them, each atomically; then
+def save_run(result: TrainResult, model: nn.Module, folder: str | Path, *, weights: bool = True) -> Path:
+    """Store ``result`` and (with ``weights``, if at most ``MAX_WEIGHTS_BYTES`` as float16) ``model``'s weights
+    in ``folder``: weights to ``NAME.<sha>.pt`` first, then ``NAME.json`` naming them, each atomically; then
     older weights files of ``NAME`` are removed. Returns the JSON's path. Raises OSError (or whatever
     interrupted it) on failure, leaving the previous pair intact."""
     if not isinstance(result.name, str) or not result.name or result.name.startswith("."):
         raise ValueError(f"result.name={result.name!r} must be a non-empty name to store a run under")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"cache_dir={display_path(folder)} is a file, not a folder")
+        raise NotADirectoryError(f"the store folder {display_path(folder)} is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     record = result.to_dict()
     record["weights"] = None
     weights_path = None
-    if weights_bytes(model) <= max_weights_bytes:
+    if weights and weights_bytes(model) <= MAX_WEIGHTS_BYTES:
         state = {k: (v.half() if v.is_floating_point() else v).detach().cpu() for k, v in model.state_dict().items()}
         buffer = io.BytesIO()
         torch.save(state, buffer)
@@ -414,25 +312,43 @@ def save_run(result: TrainResult, model: nn.Module, folder: str | Path, *,
     return target
 
 
+_RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "test_accuracy": (Real,), "history": (list,), "params": (Integral,), "macs": (Integral,),
+    "wall_time_s": (Real,), "device": (str,), "seed": (Integral,), "key": (dict,), "measures": (dict,),
+    "provenance": (dict,)}
+
+
 def read_record(folder: str | Path, name: str) -> dict[str, Any] | None:
-    """The stored JSON record of run ``name`` in ``folder``, None if there is none; ``StoredRunError``
-    naming the file if it cannot be read."""
+    """The stored JSON record of run ``name`` in ``folder``, None if there is none. ``StoredRunError`` naming
+    the file, the field and the fix if it cannot be read or a field is missing or of the wrong kind. A record
+    of an older ``course_utils`` (a ``config`` and no ``key``) is returned as it is: it matches no key."""
     path = json_path(Path(folder), name)
+    fix = "delete it (a live run trains again) or remake it with the command that made it"
     try:
         text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):      # no such run, or the folder is not a folder
         return None
     except (OSError, UnicodeDecodeError) as error:
-        raise StoredRunError(f"cannot read the stored run {display_path(path)} ({error}): "
-                             "delete it or pass retrain=True") from None
+        raise StoredRunError(f"cannot read the stored run {display_path(path)} ({error}): {fix}") from None
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
-        raise StoredRunError(f"the stored run {display_path(path)} is corrupt or truncated ({error}): "
-                             "delete it or pass retrain=True") from None
-    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-        raise StoredRunError(f"the stored run {display_path(path)} is not a run record (no 'config'): "
-                             "delete it or pass retrain=True")
+        raise StoredRunError(f"the stored run {display_path(path)} is corrupt or truncated ({error}): {fix}") from None
+    if not isinstance(record, dict):
+        raise StoredRunError(f"the stored run {display_path(path)} is not a run record (a JSON object): {fix}")
+    if "key" not in record and isinstance(record.get("config"), dict):
+        return record                                    # an older record: stale, never served
+    for name_, kinds in _RECORD_FIELDS.items():
+        value = record.get(name_, None)
+        if name_ not in record:
+            raise StoredRunError(f"the stored run {display_path(path)} has no field {name_!r}: {fix}")
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            expected = " or ".join(k.__name__ for k in kinds)
+            raise StoredRunError(f"the stored run {display_path(path)} has {name_}={value!r:.60}, which must be "
+                                 f"a {expected}: {fix}")
+    if not 0 <= record["test_accuracy"] <= 1:
+        raise StoredRunError(f"the stored run {display_path(path)} has test_accuracy={record['test_accuracy']!r}, "
+                             f"which must lie in [0, 1]: {fix}")
     return record
 
 
@@ -455,8 +371,113 @@ def read_weights(folder: str | Path, record: dict[str, Any]) -> tuple[dict[str, 
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001  (any unpickling error: the message names the file)
         raise StoredRunError(f"the weights file {display_path(path)} is corrupt ({type(error).__name__}): "
-                             "delete it or pass retrain=True") from None
+                             "delete it or retrain the run") from None
     return state, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding a run again
+# ---------------------------------------------------------------------------------------------
+def _stale_reason(record: dict[str, Any], key: dict[str, Any]) -> str | None:
+    """None if ``record`` was stored under ``key``, else why not (one phrase)."""
+    if "key" not in record:
+        return "it was stored by an older course_utils, whose key had another form (stale)"
+    if key_hash(record["key"]) != key_hash(key):
+        return describe_mismatch(record["key"], key)
+    return None
+
+
+def _give(model: nn.Module, folder: Path, record: dict[str, Any], path: Path) -> TrainResult:
+    """Load the record's weights (if any) into ``model`` and return its result, marked as loaded."""
+    state, _ = read_weights(folder, record)
+    if state is not None:
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            raise StoredRunError(f"the weights of {display_path(path)} do not fit the model ({error}): "
+                                 "delete the run and make it again") from None
+    else:
+        mark_loaded_without_weights(model, path)
+    result = TrainResult.from_record(record)
+    result.cached, result.store = True, display_path(folder)
+    return result
+
+
+def lookup(model: nn.Module, key: dict[str, Any], store: Store) -> TrainResult | None:
+    """The first stored run (in ``store.read_folders()`` order) named ``key["name"]`` with this key and the
+    weights it promises, loaded into ``model`` with one line saying where from; else None, after one line
+    saying why the stored run of that name is not this run."""
+    name, reasons = key["name"], []
+    for folder in store.read_folders():
+        record = read_record(folder, name)
+        if record is None:
+            continue
+        path = json_path(folder, name)
+        why = _stale_reason(record, key)
+        if why is None and record.get("weights") is not None:
+            state, missing = read_weights(folder, record)
+            why = missing or None
+        elif why is None and store.weights and weights_bytes(model) <= MAX_WEIGHTS_BYTES:
+            why = "it was stored without weights, and this call keeps them"
+        if why is not None:
+            reasons.append((path, why))
+            continue
+        result = _give(model, folder, record, path)
+        prov = result.provenance
+        weights = "" if record.get("weights") else "; no weights stored, the model keeps its initial weights"
+        print(f"Cached result from {display_path(path)} ({_store_label(folder)}: trained on {result.device}, "
+              f"{str(prov.get('date', '?'))[:10]}, commit {prov.get('commit', '?')}{weights}).")
+        return result
+    if reasons:
+        path, why = reasons[0]
+        print(f"Retraining {name}: {why} ({display_path(path)}).")
+    return None
+
+
+def load(name: str, model: nn.Module, key: dict[str, Any], *, command: str,
+         folder: str | Path = COMMITTED_RESULTS_DIR) -> TrainResult:
+    """The stored run ``name`` of ``folder``, read, never trained: its weights (if stored) are loaded into
+    ``model``. ``MissingRunError`` if it is not stored or its key is not ``key`` (made by other code, recipe or
+    data), naming ``command``, the one command that makes it."""
+    folder = Path(folder)
+    record = read_record(folder, name)
+    path = json_path(folder, name)
+    if record is None:
+        raise MissingRunError(f"the run {name} is not stored in {display_path(folder)}: make it with `{command}`")
+    why = _stale_reason(record, key)
+    if why is not None:
+        raise MissingRunError(f"the stored run {display_path(path)} is not this run: {why}. Remake it with `{command}`")
+    if record.get("weights") is not None:
+        state, missing = read_weights(folder, record)
+        if state is None:
+            raise MissingRunError(f"the stored run {display_path(path)}: {missing}. Remake it with `{command}`")
+    return _give(model, folder, record, path)
+
+
+def save(result: TrainResult, model: nn.Module, store: Store) -> None:
+    """Store the finished run; if that fails (read-only folder, Ctrl-C, not a folder...) say so in one line
+    and keep going: the caller still has its result."""
+    folder = store.write_folder()
+    try:
+        path = save_run(result, model, folder, weights=store.weights)
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001  (the run itself is finished and returned)
+        print(f"Warning: the run is finished but could not be stored in {display_path(folder)} "
+              f"({type(error).__name__}: {error}); the result is returned, not stored.")
+        return
+    result.store = display_path(folder)
+    note = " (git-ignored; data/results/ is unchanged)" if folder == LOCAL_RESULTS_DIR else ""
+    print(f"Stored {result.name} in {display_path(path)}{note}.")
+
+
+def committed_history(name: str | None) -> list[dict] | None:
+    """The per-epoch history of the committed run ``name`` (whatever its key), or None."""
+    if name is None:
+        return None
+    try:
+        record = read_record(COMMITTED_RESULTS_DIR, name)
+    except StoredRunError:
+        return None
+    return record.get("history") if record else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,8 +508,14 @@ def refuse_untrained_load(model: nn.Module) -> None:
                          "accuracy is its record's test_accuracy; to get the weights, train it with retrain=True")
 
 
-__all__ = ["TrainResult", "StoredRunError", "COMMITTED_RESULTS_DIR", "LOCAL_RESULTS_DIR", "retrain_requested",
-           "retrain_switch", "write_store", "read_stores", "code_fingerprints", "class_fingerprint",
-           "function_fingerprint", "normalised_source_hash", "weights_fingerprint", "config_hash",
-           "describe_mismatch", "save_run", "read_record", "read_weights", "weights_bytes", "display_path",
-           "mark_loaded_without_weights", "refuse_untrained_load"]
+def finite_history(history: list[dict[str, Any]]) -> bool:
+    """True when every number in ``history`` is finite."""
+    return all(math.isfinite(v) for row in history for v in row.values()
+               if isinstance(v, Real) and not isinstance(v, bool))
+
+
+__all__ = ["TrainResult", "StoredRunError", "MissingRunError", "Store", "COMMITTED_RESULTS_DIR", "LOCAL_RESULTS_DIR",
+           "MAX_WEIGHTS_BYTES", "retrain_requested", "write_store", "weights_fingerprint", "key_hash",
+           "describe_mismatch", "save_run", "read_record", "read_weights", "weights_bytes", "display_path", "lookup",
+           "load", "save", "committed_history", "mark_loaded_without_weights", "refuse_untrained_load",
+           "finite_history"]

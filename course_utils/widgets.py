@@ -1,4 +1,5 @@
-"""Interactive figures for the notebooks: a figure that redraws in place, and the cost explorer.
+"""Interactive figures for the notebooks: a figure that redraws in place, the cost explorer, and the
+toggle and curves of a live training run.
 
 ``LiveFigure`` renders a matplotlib ``Figure`` (made without pyplot, so nothing is displayed twice)
 into an ``ipywidgets.Image``; calling ``refresh()`` after changing the artists swaps the PNG in place:
@@ -7,7 +8,9 @@ no flicker, no pile of plots, and it works in JupyterLab, Notebook and VS Code a
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -20,6 +23,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from . import checks
 from .cost import Cost, costs_table, human
+from .runs import retrain_requested
 from .operators import ACCOUNTING, OPERATORS, LayerShape
 
 
@@ -63,6 +67,74 @@ class LiveFigure:
         from IPython.display import display
 
         display(self.widget)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training live: the toggle and the curves
+# ---------------------------------------------------------------------------------------------
+def retrain_switch(estimate: str = "") -> widgets.ToggleButton:
+    """A toggle button for a notebook's training cells, displayed by the calling cell::
+
+        RETRAIN = retrain_switch("~1 min")          # in the set-up cell
+        train(..., retrain=RETRAIN.value)           # in each training cell
+
+    It starts on when ``COURSE_RETRAIN`` asks for retraining (``make notebooks``), off otherwise, so
+    switching it on for a live demo never persists in the saved notebook (a widget's state is not code).
+    Live runs go to the local store (``data/local-results/``), never to the committed results."""
+    from IPython.display import display
+
+    label = f"Train live (one seed, {estimate})" if estimate else "Train live (one seed)"
+    button = widgets.ToggleButton(value=retrain_requested(), description=label, icon="play",
+                                  tooltip="on: the training cells below train instead of loading stored runs",
+                                  layout=widgets.Layout(width="auto"))
+    display(button)
+    return button
+
+
+class LiveCurves:
+    """One figure, loss and accuracy against epoch, redrawn in place after every epoch through an
+    IPython display handle; the committed run of the same name, if any, is drawn dashed for reference."""
+
+    def __init__(self, title: str, epochs: int | None, curve_images: int, reference: list[dict] | None) -> None:
+        from IPython.display import display
+
+        self.title, self.epochs, self.reference = title, epochs, reference or []
+        self.test_label = f"test (first {curve_images:,} images)"
+        self.figure = Figure(figsize=(10, 3.6), layout="constrained")
+        self.ax_loss, self.ax_acc = self.figure.subplots(1, 2)
+        self.handle = display(self._image(), display_id=True)
+
+    def _image(self) -> Any:
+        from IPython.display import Image
+
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=80)
+        return Image(data=buffer.getvalue(), format="png")
+
+    def update(self, history: list[dict[str, float]]) -> None:
+        from matplotlib.ticker import MaxNLocator
+
+        for ax in (self.ax_loss, self.ax_acc):
+            ax.clear()
+        for rows, style, train_label, test_label in (
+                (self.reference, "--", "train (committed run)", "test (committed run)"),
+                (history, "-", "train", self.test_label)):
+            if not rows:
+                continue
+            epochs = [r["epoch"] for r in rows]
+            test_acc = [100 * r.get("curve_test_accuracy", r.get("test_accuracy", math.nan)) for r in rows]
+            self.ax_loss.plot(epochs, [r["train_loss"] for r in rows], style, color="tab:blue", label=train_label)
+            self.ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in rows], style, color="tab:blue",
+                             label=train_label)
+            self.ax_acc.plot(epochs, test_acc, style, color="tab:orange", label=test_label)
+        self.ax_loss.set(xlabel="epoch", ylabel="training loss", title=f"{self.title}: loss")
+        self.ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{self.title}: accuracy", ylim=(0, 100))
+        last = self.epochs or max((r["epoch"] for r in history), default=1)
+        for ax in (self.ax_loss, self.ax_acc):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlim(0.5, max(last, 1) + 0.5)
+            ax.legend(fontsize="small")
+        self.handle.update(self._image())
 
 
 # ---------------------------------------------------------------------------------------------

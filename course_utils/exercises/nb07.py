@@ -38,7 +38,8 @@ ACCURACY_MARGIN = 0.05
 def variant_cost(variant: str) -> Cost:
     """Deployed params and MACs (per 32×32 image) of one of the lab's variants, e.g. "standard"
     (computed once: the architecture, not the training, sets them)."""
-    from ..models.operator_lab import deployed_cost, lab_model
+    from ..experiments.lab import lab_model
+    from ..models.sal import deployed_cost
 
     return deployed_cost(lab_model(variant))
 
@@ -144,7 +145,7 @@ def _seed_spread(baseline: object) -> str:
 
 def design_cost(model: nn.Module) -> Cost:
     """Deployed params and MACs per 32×32 image of a design (SAL layers counted hardened)."""
-    from ..models.operator_lab import deployed_cost
+    from ..models.sal import deployed_cost
 
     if not isinstance(model, nn.Module):
         raise ValueError(f"model={type(model).__name__} must be a torch.nn.Module")
@@ -251,9 +252,9 @@ def _figure_rows(runs: object) -> list[dict[str, Any]]:
 
 
 def _baseline_point(rows: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
-    """The baseline's point: the row of variant ``baseline`` at its lab width (``VARIANTS``), or its
+    """The baseline's point: the row of variant ``baseline`` at its lab width (``experiments.lab.LAB``), or its
     only row."""
-    from ..models.operator_lab import VARIANTS
+    from ..experiments.lab import LAB
 
     mine = [row for row in rows if row["variant"] == baseline]
     if not mine:
@@ -261,7 +262,7 @@ def _baseline_point(rows: list[dict[str, Any]], baseline: str) -> dict[str, Any]
                          f"{list(dict.fromkeys(row['variant'] for row in rows))}")
     if len(mine) == 1:
         return mine[0]
-    lab_width = VARIANTS[baseline].width if baseline in VARIANTS else None
+    lab_width = LAB[baseline].width if baseline in LAB else None
     at_lab = [row for row in mine if row["width"] == lab_width]
     if len(at_lab) != 1:
         raise ValueError(f"baseline={baseline!r} has {len(mine)} rows and none at its lab width {lab_width}")

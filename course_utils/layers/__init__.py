@@ -5,7 +5,7 @@ from .depthwise import DepthwiseConv2d, DepthwiseSeparableConv2d
 from .fire import Fire
 from .inverted_residual import InvertedResidual
 from .shift import Shift2d, ShiftConv2d
-from .shift_attention import ShiftAttentionConv2d
+from .shift_attention import FrozenAttentionConv2d, ShiftAttentionConv2d
 from .sal_deployed import GatheredShiftPointwise
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "Shift2d",
     "ShiftConv2d",
     "ShiftAttentionConv2d",
+    "FrozenAttentionConv2d",
     "GatheredShiftPointwise",
 ]

@@ -1,4 +1,5 @@
-"""Kernel decomposition: a (k, l) convolution replaced by (k, 1) followed by (1, l)."""
+"""Kernel decomposition: a (k, l) convolution replaced by (k, 1) followed by (1, l); and the best such pair
+for a trained (k, l) convolution (:func:`best_pair`, by the SVD)."""
 from __future__ import annotations
 
 import torch
@@ -45,3 +46,25 @@ class DecomposedConv2d(nn.Module):
         w_out = conv_output_size(input_hw[1], l, self.stride, l // 2)
         return decomposed_conv_cost(k, l, self.in_channels, self.out_channels, h_out=h_out, w_out=w_out,
                                     bias=self.horizontal.bias is not None, w_mid=input_hw[1])
+
+
+def best_pair(conv: nn.Conv2d, middle: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weights of the best (k,1) then (1,l) pair with ``middle`` intermediate maps for the (k, l) conv ``conv``:
+    the truncated SVD of M[(i, a), (o, b)] = W[o, i, a, b], M ≈ U_m Σ_m V_mᵀ (Eckart-Young: the best rank-m
+    approximation), vertical = (U_m Σ_m)ᵀ of shape (m, C_in, k, 1), horizontal = V_mᵀ of shape (C_out, m, 1, l).
+    Computed in float64 with one sign convention per term (each column of U has its largest entry positive):
+    the same weights on any machine."""
+    if not isinstance(conv, nn.Conv2d) or conv.groups != 1:
+        raise ValueError(f"conv={conv!r} must be an nn.Conv2d with groups=1")
+    c_out, c_in, k, l = conv.weight.shape
+    checks.positive_int("middle", middle)
+    if middle > min(c_in * k, c_out * l):
+        raise ValueError(f"middle={middle} must be at most min(C_in·k, C_out·l) = {min(c_in * k, c_out * l)}, "
+                         "the rank M can have")
+    matrix = conv.weight.detach().permute(1, 2, 0, 3).reshape(c_in * k, c_out * l)
+    u, sigma, vh = torch.linalg.svd(matrix.double(), full_matrices=False)
+    sign = torch.sign(u.gather(0, u.abs().argmax(0, keepdim=True)))
+    u, vh = u * sign, vh * sign.T
+    vertical = (u[:, :middle] * sigma[:middle]).T.reshape(middle, c_in, k, 1)
+    horizontal = vh[:middle].reshape(middle, c_out, l).permute(1, 0, 2)
+    return vertical.float(), horizontal.unsqueeze(2).float()

@@ -6,17 +6,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, expanded_channels, inverted_residual_cost
-
-
-def conv_bn_relu6(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, *,
-                  groups: int = 1) -> nn.Sequential:
-    """Conv (no bias) + BatchNorm + ReLU6, the unit MobileNetV2 is built from."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride, (kernel_size - 1) // 2,
-                  groups=groups, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU6(inplace=True),
-    )
+from .conv_bn import conv_bn_act
 
 
 class InvertedResidual(nn.Module):
@@ -40,9 +30,9 @@ class InvertedResidual(nn.Module):
         self.use_residual = stride == 1 and in_channels == out_channels
         layers: list[nn.Module] = []
         if expand_ratio != 1:
-            layers.append(conv_bn_relu6(in_channels, hidden, 1))
+            layers.append(conv_bn_act(in_channels, hidden, 1, activation="relu6"))
         layers += [
-            conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden),
+            conv_bn_act(hidden, hidden, 3, stride, groups=hidden, activation="relu6"),
             nn.Conv2d(hidden, out_channels, 1, bias=False),  # linear bottleneck: no activation
             nn.BatchNorm2d(out_channels),
         ]

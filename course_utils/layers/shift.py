@@ -158,7 +158,15 @@ def shift_channels(x: torch.Tensor, groups: list[tuple[int, int, int, int]], *,
     (what GPUs and machines without a C compiler run); "auto" takes the compiled kernel where it
     applies. Both give the same bits."""
     checks.one_of("implementation", implementation, IMPLEMENTATIONS)
-    return _ShiftFunction.apply(x, tuple(tuple(g) for g in groups), implementation)
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        raise ValueError(f"x={type(x).__name__} must be a tensor of shape (N, C, H, W)")
+    channels = x.shape[1]
+    for group in groups:
+        if (not isinstance(group, (tuple, list)) or len(group) != 4 or not all(checks.is_int(v) for v in group)
+                or not 0 <= group[0] <= group[1] <= channels):
+            raise ValueError(f"groups holds {group!r}: each group must be 4 integers (first, end, dy, dx) with "
+                             f"0 <= first <= end <= C = {channels} (the channels it moves)")
+    return _ShiftFunction.apply(x, tuple(tuple(int(v) for v in g) for g in groups), implementation)
 
 
 class Shift2d(nn.Module):

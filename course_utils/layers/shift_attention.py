@@ -8,7 +8,7 @@ with the kernel A ⊙ W, where
     A[d, c, :] = softmax( T · a[d, c, :] / std(a[d, c, :]) )        (softmax over the k² taps)
 
 and the temperature T grows during training (geometric schedule 20 → 70 in the authors' code,
-driven by :func:`course_utils.models.sal.temperature_step_hook`). As T grows each slice of A becomes one-hot: only one
+driven by :func:`course_utils.experiments.sal.temperature_step_hook`). As T grows each slice of A becomes one-hot: only one
 tap of each k×k slice survives. :meth:`ShiftAttentionConv2d.harden` replaces A by its one-hot argmax
 and :meth:`~ShiftAttentionConv2d.to_shift` rebuilds the same function from shifts and 1×1
 convolutions only:
@@ -163,6 +163,23 @@ class ShiftAttentionConv2d(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"shared={self.shared}, bias={self.bias is not None}")
+
+
+class FrozenAttentionConv2d(ShiftAttentionConv2d):
+    """A :class:`ShiftAttentionConv2d` whose attention logits a stay at their random initialisation (a control
+    of notebook 06: does SAL *learn* its taps?).
+
+    The kernel is still A ⊙ W with A = softmax(T·a/std(a)), but a is not trained (``requires_grad=False``:
+    it gets no gradient, so the optimiser, weight decay included, never changes it). W trains and T may
+    follow its schedule, so A sharpens on fixed random taps; :meth:`harden` keeps t(d, c) = argmax a[d, c, :],
+    the tap drawn at initialisation: a random fixed shift per (output, input) slice.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, *,
+                 shared: bool = False, bias: bool = False, temperature: float = INITIAL_TEMPERATURE) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, shared=shared, bias=bias,
+                         temperature=temperature)
+        self.attention.requires_grad_(False)
 
 
 def _tap_offset(tap: int, kernel_size: int) -> tuple[int, int]:

@@ -10,6 +10,8 @@ source, the machine, the compiler and the flags, and called through ``ctypes``.
 Where there is no compiler (or ``COURSE_NATIVE_SHIFT=0`` is set), :func:`available` is False and
 ``Shift2d`` uses its pure-torch implementation, which gives the same bits (``tests/test_shift.py``
 checks both against a naive reference and against each other). Only float32 CPU tensors take this path.
+So the kernel is ``key_neutral``: editing it stales no stored run, since that test proves its bits equal to
+the torch path's, which the key does read.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ import tempfile
 from pathlib import Path
 
 import torch
+
+from ..fingerprint import key_neutral
 
 SOURCE = Path(__file__).with_name("shift_kernel.c")
 MIN_ITEMS_PER_THREAD = 1 << 15   # a smaller share is not worth waking another thread for
@@ -86,11 +90,16 @@ def _kernel() -> ctypes.CDLL | None:
     return kernel
 
 
+PROOF = "tests/test_shift.py::test_compiled_and_torch_paths_agree_bit_for_bit"
+
+
+@key_neutral(PROOF)
 def available() -> bool:
     """True if the compiled kernel is built and loaded (compiling it now if needed)."""
     return _kernel() is not None
 
 
+@key_neutral(PROOF)
 def shift_planes(x: torch.Tensor, out: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) -> None:
     """out[n, c, y, x] = x[n, c, y + dy[c], x + dx[c]] (0 outside) for contiguous float32 CPU
     tensors x and out of shape (N, C, H, W) and contiguous int64 offsets dy, dx of shape (C,)."""

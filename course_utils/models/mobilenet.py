@@ -20,7 +20,7 @@ from torch import nn
 
 from .. import checks
 from ..layers import DepthwiseSeparableConv2d, InvertedResidual
-from ..layers.inverted_residual import conv_bn_relu6
+from ..layers.conv_bn import conv_bn_act
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -36,15 +36,6 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     if new_value < 0.9 * value:
         new_value += divisor
     return new_value
-
-
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> nn.Sequential:
-    """Standard conv (no bias) + BatchNorm + ReLU: MobileNetV1's first layer."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
 
 
 def _init_weights(model: nn.Module) -> None:
@@ -103,7 +94,7 @@ class MobileNetV1(nn.Module):
             raise ValueError("table=() must hold at least one (channels, stride) row")
         stem_channels, stem_stride = stem
         channels = make_divisible(stem_channels * width_mult)
-        layers: list[nn.Module] = [conv_bn_relu(3, channels, 3, stem_stride)]
+        layers: list[nn.Module] = [conv_bn_act(3, channels, 3, stem_stride)]
         for out_channels, stride in table:
             out_channels = make_divisible(out_channels * width_mult)
             layers.append(DepthwiseSeparableConv2d(channels, out_channels, 3, stride))
@@ -187,13 +178,13 @@ class MobileNetV2(nn.Module):
         stem_channels, stem_stride = stem
         channels = make_divisible(stem_channels * width_mult)
         self.last_channels = make_divisible(last_channels * max(1.0, width_mult))  # never narrowed
-        layers: list[nn.Module] = [conv_bn_relu6(3, channels, 3, stem_stride)]
+        layers: list[nn.Module] = [conv_bn_act(3, channels, 3, stem_stride, activation="relu6")]
         for t, c, n, s in table:
             out_channels = make_divisible(c * width_mult)
             for i in range(n):
                 layers.append(InvertedResidual(channels, out_channels, stride=s if i == 0 else 1, expand_ratio=t))
                 channels = out_channels
-        layers.append(conv_bn_relu6(channels, self.last_channels, 1))
+        layers.append(conv_bn_act(channels, self.last_channels, 1, activation="relu6"))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channels, num_classes))
         self.reset_parameters()

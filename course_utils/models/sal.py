@@ -1,9 +1,9 @@
 """Whole-network tools for Shift Attention Layers (SAL; Hacene et al. 2019, arXiv 1905.12300).
 
-The layer itself is :class:`course_utils.layers.ShiftAttentionConv2d`. Here: the temperature
-schedule that anneals every SAL of a network during training (geometric 20 → 70, the authors'
-code), hardening and rebuilding a trained network as shifts + 1×1 convolutions, and the paper's
-memory accounting of a whole network.
+The layer itself is :class:`course_utils.layers.ShiftAttentionConv2d`. Here: setting the temperature of
+every SAL of a network (the schedule that drives it during training is ``course_utils.experiments.sal``),
+hardening and rebuilding a trained network as shifts + 1×1 convolutions, and the paper's accounting of a
+whole network as deployed: its memory and its cost.
 """
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import torch
 from torch import nn
 
 from .. import checks
-from ..layers.shift_attention import (FINAL_TEMPERATURE, INITIAL_TEMPERATURE, ChannelShift, ShiftAttentionConv2d,
-                                      ShiftedPointwise, index_bits, sal_memory_words)
+from ..cost import Cost, count
+from ..layers.shift_attention import ChannelShift, ShiftAttentionConv2d, ShiftedPointwise, index_bits, sal_memory_words
 
 
-# --- temperature schedule -------------------------------------------------------------------
 def sal_layers(model: nn.Module) -> list[ShiftAttentionConv2d]:
     return [m for m in model.modules() if isinstance(m, ShiftAttentionConv2d)]
 
@@ -24,22 +23,6 @@ def set_temperature(model: nn.Module, temperature: float) -> None:
     """Set T in every ShiftAttentionConv2d of ``model``."""
     for layer in sal_layers(model):
         layer.set_temperature(temperature)
-
-
-def geometric_temperature(step: int, total_steps: int, start: float = INITIAL_TEMPERATURE,
-                          end: float = FINAL_TEMPERATURE) -> float:
-    """T(step) = start · (end/start)^(step/(total_steps − 1)): ×(end/start)^(1/(total−1)) every step."""
-    checks.non_negative_int("step", step)
-    checks.positive_int("total_steps", total_steps)
-    checks.positive_number("start", start)
-    checks.positive_number("end", end)
-    progress = min(step / max(total_steps - 1, 1), 1.0)
-    return start * (end / start) ** progress
-
-
-def temperature_step_hook(model: nn.Module, step: int, total_steps: int) -> None:
-    """``train(..., step_hook=temperature_step_hook)``: anneal T geometrically 20 → 70."""
-    set_temperature(model, geometric_temperature(step, total_steps))
 
 
 def harden(model: nn.Module) -> nn.Module:
@@ -87,5 +70,45 @@ def memory_words(model: nn.Module) -> float:
     return total
 
 
-__all__ = ["sal_layers", "set_temperature", "geometric_temperature", "temperature_step_hook", "harden",
-           "one_hot_fraction", "to_shift_model", "memory_words"]
+def _sal_inputs(model: nn.Module, input_size: tuple[int, ...]) -> list[tuple[ShiftAttentionConv2d, tuple[int, int]]]:
+    """Each SAL layer of ``model`` with the (H, W) of its input, found by one forward pass."""
+    seen: list[tuple[ShiftAttentionConv2d, tuple[int, int]]] = []
+    hooks = [layer.register_forward_pre_hook(lambda m, args: seen.append((m, tuple(args[0].shape[-2:]))))
+             for layer in sal_layers(model)]
+    try:
+        with torch.no_grad():
+            was_training = model.training
+            model.eval()
+            device = next(model.parameters()).device
+            model(torch.zeros(input_size, device=device))
+            model.train(was_training)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return seen
+
+
+def deployed_cost(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> Cost:
+    """Params and MACs of the model as deployed. Equal to ``count(model)`` except for SAL layers,
+    counted hardened (paper): C_in·C_out weights, each used once per output position
+    (C_in·C_out·H_out·W_out MACs) — the attention logits and the k²−1 pruned taps are gone."""
+    total = count(model, input_size)
+    params, macs = total.params, total.macs
+    for layer, (h, w) in _sal_inputs(model, input_size):
+        dense = layer.cost((h, w))
+        k2 = layer.kernel_size ** 2
+        h_out_w_out = dense.macs // (k2 * layer.in_channels * layer.out_channels)
+        bias = 0 if layer.bias is None else layer.out_channels
+        params += layer.in_channels * layer.out_channels + bias - dense.params
+        macs += layer.in_channels * layer.out_channels * h_out_w_out - dense.macs
+    return Cost(params, macs)
+
+
+def memory_bytes(model: nn.Module) -> float:
+    """Bytes of float32 weights: 4 per parameter; a SAL layer counts its hardened size
+    (each kept weight plus a ⌈log2 k²⌉-bit tap index, the paper's accounting)."""
+    return 4 * memory_words(model)
+
+
+__all__ = ["sal_layers", "set_temperature", "harden", "one_hot_fraction", "to_shift_model", "memory_words",
+           "deployed_cost", "memory_bytes"]

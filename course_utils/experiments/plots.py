@@ -2,7 +2,7 @@
 
 Plumbing for the notebooks. Every accuracy is plotted in percent, as the mean over seeds with a ± one
 standard deviation error bar, and every seed as a small dot, so that a reader sees the noise before
-comparing two points. The tables come from :mod:`course_utils.sweeps`.
+comparing two points. The tables come from :func:`course_utils.experiments.load_runs`.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import pandas as pd
 from matplotlib.axes import Axes
 
-from . import checks
-from .sweeps import summarise
+from .. import checks
+from ..comparison import summarise
 
 AXIS_LABELS: dict[str, str] = {
     "macs": "MACs per image (millions)",
@@ -34,7 +34,7 @@ def plot_width_curves(ax: Axes, runs: pd.DataFrame, *, x: str = "macs", variants
                       show_seeds: bool = True, logx: bool = True) -> pd.DataFrame:
     """One curve per operator over its widths: mean accuracy ± std (over seeds) against column ``x`` of
     ``runs`` ('macs', 'params', 'memory_bytes' or any numeric column), each seed as a dot. Returns the
-    summary it plotted (:func:`course_utils.sweeps.summarise`)."""
+    summary it plotted (:func:`course_utils.comparison.summarise`)."""
     _check_axes(ax)
     if x not in runs.columns:
         raise ValueError(f"x={x!r} must be a column of runs: {sorted(map(str, runs.columns))}")

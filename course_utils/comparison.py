@@ -1,0 +1,98 @@
+"""Reading seeded runs at matched cost: one row per configuration (mean ± std over seeds), a difference of
+means against the seed noise, and a width curve read at another network's cost.
+
+Every comparison in notebooks 02-07 goes through these functions, so they all say "within noise" by the same
+rule: a difference is stated only when it exceeds twice the standard error of the difference of means.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+VERDICTS = ("a higher", "b higher", "within noise")
+
+
+def summarise(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (variant, width): operator, params, macs, mean and standard deviation (n − 1) of the
+    accuracy over seeds, the number of seeds and the seeds' accuracies."""
+    missing = {"variant", "operator", "width", "params", "macs", "accuracy"} - set(runs.columns)
+    if missing:
+        raise ValueError(f"runs lacks the columns {sorted(missing)}: pass load_runs(...)'s table")
+    grouped = runs.groupby(["variant", "width"], sort=False)
+    table = grouped.agg(operator=("operator", "first"), params=("params", "first"), macs=("macs", "first"),
+                        mean=("accuracy", "mean"), std=("accuracy", "std"), n=("accuracy", "size"),
+                        accuracies=("accuracy", list))
+    return table.reset_index()
+
+
+def _accuracies(label: str, values: Sequence[float]) -> list[float]:
+    values = [v.item() if hasattr(v, "item") else v for v in values]
+    if len(values) < 2:
+        raise ValueError(f"{label} has {len(values)} accuracies: at least 2 seeds are needed to measure noise")
+    if not all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        raise ValueError(f"{label}={list(values)} must hold finite numbers")
+    return [float(v) for v in values]
+
+
+def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+    """Mean difference a − b, its noise 2·sqrt(s_a²/n_a + s_b²/n_b) (about a 95 % band), and the verdict:
+    'a higher' / 'b higher' when |difference| exceeds the noise, else 'within noise'."""
+    a, b = _accuracies("a", a), _accuracies("b", b)
+    difference = statistics.fmean(a) - statistics.fmean(b)
+    noise = 2 * math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
+    verdict = "within noise" if abs(difference) <= noise else ("a higher" if difference > 0 else "b higher")
+    return {"difference": difference, "noise": noise, "verdict": verdict}
+
+
+def points(gap: dict[str, Any]) -> str:
+    """A :func:`compare` result as 'difference ± noise' in points (2 decimals where 1 would hide the order)."""
+    d, n = 100 * gap["difference"], 100 * gap["noise"]
+    digits = 1 if round(abs(d), 1) != round(n, 1) else 2
+    return f"{d:+.{digits}f} ± {n:.{digits}f}"
+
+
+def curve_at(summary: pd.DataFrame, variant: str, cost: str, x: float) -> list[float] | None:
+    """``variant``'s accuracy curve (``summarise(...).set_index(["variant", "width"])``) read at cost ``x``
+    ('macs' or 'params'), seed by seed: on the log axis, the straight line between the widths around x,
+    a + t·(b − a), t = log(x / x_a) / log(x_b / x_a). None if x lies outside the curve."""
+    if variant not in summary.index.get_level_values(0):
+        raise ValueError(f"variant={variant!r} is not in the summary ({sorted(set(summary.index.get_level_values(0)))})")
+    if cost not in ("macs", "params"):
+        raise ValueError(f"cost={cost!r} must be 'macs' or 'params'")
+    curve = summary.loc[variant].sort_values(cost)
+    below, above = curve[curve[cost] <= x], curve[curve[cost] >= x]
+    if below.empty or above.empty:
+        return None
+    a, b = below.iloc[-1], above.iloc[0]
+    if a.name == b.name:                  # x is one of the widths' costs
+        return list(a["accuracies"])
+    t = np.log(x / a[cost]) / np.log(b[cost] / a[cost])
+    return [p + t * (q - p) for p, q in zip(a["accuracies"], b["accuracies"])]
+
+
+def verdict(a: Sequence[float], b: Sequence[float] | None, names: dict[str, str], *,
+            missing: str = "outside the other curve") -> str:
+    """``compare(a, b)`` as 'difference ± noise: verdict in words', ``names`` mapping each of
+    ``VERDICTS`` to its words (e.g. {"a higher": "separable higher", ...}); ``missing`` when b is None."""
+    if b is None:
+        return missing
+    gap = compare(a, b)
+    return f"{points(gap)}: {names[gap['verdict']]}"
+
+
+def in_words(gap: dict[str, Any], a: str, b: str) -> str:
+    """A :func:`compare` result in a sentence: a difference is stated only beyond the noise."""
+    if gap["verdict"] == "within noise":
+        return f"**within noise** ({a} − {b}: {points(gap)} points)"
+    winner, loser = (a, b) if gap["verdict"] == "a higher" else (b, a)
+    return (f"**{winner}** higher than {loser}, more than the noise "
+            f"({a} − {b}: {points(gap)} points)")
+
+
+__all__ = ["VERDICTS", "summarise", "compare", "points", "curve_at", "verdict", "in_words"]
