@@ -1,6 +1,6 @@
 """Measured latency of every Session-5 operator: FLOPs are not time.
 
-For each operator of ``course_utils.models.operator_lab.single_layer_operators`` (every operator of the
+For each operator of ``course_utils.operators.single_layer_operators`` (every operator of the
 registry ``course_utils.operators`` as one 3×3 layer: standard, decomposed 3×1 + 1×3, grouped,
 depthwise, depthwise-separable, Fire, inverted residual t=6, shift + 1×1, SAL while training; then SAL
 hardened in its naive masked form (one masked 1×1 conv per tap: ``ShiftedPointwise``), SAL deployed in its
@@ -36,7 +36,7 @@ from torch import nn
 
 from course_utils.latency import measure_latency
 from course_utils.layers.sal_deployed import deploy, network_macs
-from course_utils.models.operator_lab import single_layer_operators
+from course_utils.operators import single_layer_operators
 from course_utils.provenance import device_name, provenance
 
 DEFAULT_SIZES = ("64:32:32", "128:16:16", "256:8:8")   # channels:size:batch

@@ -7,7 +7,8 @@
 With ``--budget-s`` the learning-rate schedule follows the clock, so the run ends (evaluation included)
 within the budget. With ``--epochs`` it trains a fixed number of epochs, e.g. to find the time to 90 %.
 The last line of stdout is one JSON object: accuracy, seconds, device, params, macs, epochs, ...
-``--save NAME`` also stores the result record with its provenance in ``data/results/NAME.json``.
+``--save NAME`` also stores the result record (key, provenance, weights) as ``benchmarks/results/NAME.json``
+(not among the committed runs of ``data/results/``, which the catalog of ``course_utils.experiments`` lists).
 """
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ import time
 
 import torch
 
+from pathlib import Path
+
 from course_utils.data import load_cifar10
 from course_utils.models import baseline_cnn
-from course_utils.runs import COMMITTED_RESULTS_DIR, save_run
+from course_utils.runs import save_run
 from course_utils.train import (DEFAULT_EPOCHS, DEFAULT_LABEL_SMOOTHING, DEFAULT_LR, DEFAULT_WEIGHT_DECAY,
-                                MAX_WEIGHTS_BYTES, train)
+                                TrainConfig, train)
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
@@ -40,26 +45,25 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=DEFAULT_LR, help="peak learning rate")
     parser.add_argument("--weight-decay", type=float, default=DEFAULT_WEIGHT_DECAY)
     parser.add_argument("--label-smoothing", type=float, default=DEFAULT_LABEL_SMOOTHING)
-    parser.add_argument("--save", metavar="NAME", help="store the record as data/results/NAME.json")
+    parser.add_argument("--save", metavar="NAME", help="store the record as benchmarks/results/NAME.json")
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is visible to torch")
-    if args.budget_s is None and args.epochs is None:
-        args.epochs = DEFAULT_EPOCHS
 
     data = load_cifar10(path=args.data)
     model = baseline_cnn(args.block, args.width)
     start = time.perf_counter()
-    result = train(model, data, name=args.save, epochs=args.epochs, budget_s=args.budget_s, seed=args.seed,
-                   device=args.device, precision=args.precision, lr=args.lr, weight_decay=args.weight_decay,
-                   label_smoothing=args.label_smoothing, retrain=True, progress=False,
-                   cache_dir=COMMITTED_RESULTS_DIR)
+    config = TrainConfig(epochs=args.epochs, budget_s=args.budget_s, seed=args.seed, device=args.device,
+                         precision=args.precision, lr=args.lr, weight_decay=args.weight_decay,
+                         label_smoothing=args.label_smoothing, progress=False)
+    result = train(model, data, config)
     seconds = time.perf_counter() - start
-    if args.save and args.budget_s is not None:   # train() caches only fixed-epoch runs; store this one too
-        save_run(result, model, COMMITTED_RESULTS_DIR, max_weights_bytes=MAX_WEIGHTS_BYTES)
+    if args.save:
+        result.name = args.save
+        save_run(result, model, RESULTS)
     for row in result.history:
         print(f"epoch {row['epoch']:3d}  {row['seconds']:6.1f} s  train loss {row['train_loss']:.3f}  "
-              f"test accuracy {row['curve_test_accuracy']:.3f} (first {result.config['curve_test_images']:,} images)")
+              f"test accuracy {row['curve_test_accuracy']:.3f} (first {result.key['recipe']['curve_test_images']:,} images)")
     time_to = {f"seconds_to_{p}": next((r["seconds"] for r in result.history
                                         if r["curve_test_accuracy"] >= p / 100), None)
                for p in (70, 75, 80, 90)}

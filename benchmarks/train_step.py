@@ -22,8 +22,7 @@ import torch
 from torch import nn
 
 from course_utils.cost import count
-from course_utils.models.baseline import BLOCKS, baseline_cnn
-from course_utils.models.operator_lab import sal_block  # noqa: F401  (registers the "sal" block)
+from course_utils.models.baseline import baseline_cnn, block_names
 from course_utils.provenance import provenance
 
 
@@ -48,7 +47,7 @@ def step_ms(model: nn.Module, amp: torch.dtype | None, batch_size: int, repeats:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", nargs="+", default=list(BLOCKS), choices=list(BLOCKS))
+    parser.add_argument("--blocks", nargs="+", default=block_names(), choices=block_names())
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=10)

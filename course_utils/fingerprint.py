@@ -27,6 +27,7 @@ import importlib
 import importlib.util
 import inspect
 import io
+import linecache
 import sys
 import sysconfig
 import textwrap
@@ -351,13 +352,13 @@ class _Reader:
         return unique
 
     def _class(self, cls: type, where: str) -> str:
-        parts = [f"bases {self.token(list(cls.__bases__), where)}"]
+        parts = ["bases " + ", ".join(self.token(base, where) for base in cls.__bases__)]
         if dataclasses.is_dataclass(cls):       # its fields; the methods the decorator writes have no source
             parts += [f"field {f.name}: {f.type} = {self.token(f.default, where)} / "
                       f"{self.token(f.default_factory, where)}" for f in dataclasses.fields(cls)]
             parts.append(f"frozen {cls.__dataclass_params__.frozen}")
         for attribute, value in sorted(vars(cls).items()):
-            if attribute in _AUTOMATIC_ATTRIBUTES or _written_by_python(value):
+            if attribute in _AUTOMATIC_ATTRIBUTES or _written_by_python(cls, value):
                 continue
             parts.append(f"{attribute} = {self.token(value, f'{where}.{attribute}')}")
         return _digest(*parts)
@@ -457,11 +458,13 @@ def _holds_code(container: Any, depth: int = 3) -> bool:
     return False
 
 
-def _written_by_python(value: Any) -> bool:
-    """True for a method that a decorator wrote from a template (``dataclass``'s ``__init__``, ``__eq__``...)."""
-    if not isinstance(value, types.FunctionType):
+def _written_by_python(cls: type, value: Any) -> bool:
+    """True for a method that ``dataclass`` wrote from a template (``__init__``, ``__eq__``...): its code has a
+    made-up file name that no source stands behind. The class's fields say what it holds."""
+    if not dataclasses.is_dataclass(cls) or not isinstance(value, types.FunctionType):
         return False
-    return inspect.unwrap(value).__code__.co_filename.startswith("<")
+    filename = inspect.unwrap(value).__code__.co_filename
+    return filename.startswith("<") and filename not in linecache.cache
 
 
 def _plain_repr(value: Any) -> bool:

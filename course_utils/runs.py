@@ -194,17 +194,19 @@ def describe_mismatch(stored: dict[str, Any], wanted: dict[str, Any]) -> str:
     reasons = []
     old_code, new_code = stored.get("code") or {}, wanted.get("code") or {}
     if old_code != new_code:
-        changed = sorted(k for k in set(old_code) & set(new_code) if old_code[k] != new_code[k] and k[-1] != ":")
-        if changed:
-            shown = ", ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
+        changed = sorted(k for k in set(old_code) & set(new_code) if old_code[k] != new_code[k])
+        code = [k for k in changed if not k.endswith(":")]
+        if code:
+            shown = ", ".join(code[:4]) + (f" and {len(code) - 4} more" if len(code) > 4 else "")
             reasons.append(f"code of {shown} changed since the stored run")
         added, gone = sorted(set(new_code) - set(old_code)), sorted(set(old_code) - set(new_code))
         if added:
             reasons.append(f"{', '.join(added[:4])} not in the stored run")
         if gone:
             reasons.append(f"the stored run also used {', '.join(gone[:4])}")
-        if not (changed or added or gone):
-            reasons.append("another hook or model class")
+        if not (code or added or gone):       # the same code, filling a role otherwise (a hook's arguments...)
+            reasons.append(" and ".join(f"the {role[:-1].replace('model', 'model classes')} changed"
+                                        for role in changed))
     others = sorted(k for k in set(stored) | set(wanted) if k != "code" and stored.get(k) != wanted.get(k))
     if "recipe" in others:
         old, new = stored.get("recipe") or {}, wanted.get("recipe") or {}
