@@ -24,7 +24,7 @@ from pathlib import Path
 from course_utils.data import load_cifar10
 from course_utils.models import baseline_cnn
 from course_utils.runs import save_run
-from course_utils.train import (DEFAULT_EPOCHS, DEFAULT_LABEL_SMOOTHING, DEFAULT_LR, DEFAULT_WEIGHT_DECAY,
+from course_utils.training import (DEFAULT_EPOCHS, DEFAULT_LABEL_SMOOTHING, DEFAULT_LR, DEFAULT_WEIGHT_DECAY,
                                 TrainConfig, train)
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -1,7 +1,7 @@
 """Milliseconds per training step of the course baseline with each body operator, in fp32 and bf16.
 
 One step = forward, loss, backward and SGD update on a batch of random 32×32 images (channels-last),
-the work ``course_utils.train`` does per step. It shows what MAC counts hide on a CPU (memory-bound
+the work ``course_utils.training`` does per step. It shows what MAC counts hide on a CPU (memory-bound
 BatchNorm and activations on the inverted residual's wide maps, slow bf16 backward for depthwise
 convs) and it is the measurement behind ``precision="auto"`` (fp32 for grouped convs on CPU).
 

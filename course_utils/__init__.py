@@ -2,8 +2,9 @@
 (``from course_utils import count, train, load_runs``); the graders are ``course_utils.exercises.nbNN``.
 
 - cost model (``cost``) and operators (``layers``, the registry ``operators``), architectures (``models``);
-- data (``data``), training (``train``, ``precision``) and stored runs (``runs``);
+- data (``data``), training (``training``, ``precision``) and stored runs (``runs``);
 - the committed runs (``experiments``) and how to compare them at matched cost (``comparison``);
+- which input reaches which output (``connectivity``: import from there, the function has the module's name);
 - figures and widgets (``style``, ``widgets``, ``diagrams``), latency (``latency``), the course challenge
   (``challenge``, ``pareto``).
 """
@@ -11,7 +12,6 @@ from . import fingerprint  # noqa: F401  (first: it hashes the package's files a
 from . import style
 from .challenge import ScoreExplorer, resnet18_cifar, score, score_terms
 from .comparison import compare, curve_at, in_words, points, summarise, verdict
-from .connectivity import connectivity, measured_connectivity
 from .cost import (Cost, conv2d_cost, count, decomposed_conv_cost, depthwise_conv_cost, depthwise_separable_cost,
                    fire_cost, fire_widths, grouped_conv_cost, human, inverted_residual_cost)
 from .data import CLASSES, CIFAR10Data, load_cifar10
@@ -25,8 +25,9 @@ from .layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d
                      InvertedResidual, Shift2d, ShiftAttentionConv2d, ShiftConv2d)
 from .layers.decomposed import best_pair
 from .layers.sal_deployed import network_macs, to_deployed_model
-from .layers.shift import shift_groups
+from .layers.shift import shift_channels, shift_groups
 from .models import BaselineCNN, baseline_cnn, block_names, decomposed_from, register_block
+from .models.baseline import block_builder
 from .models.baseline import STAGES, STEM_CHANNELS, Residual
 from .models.layer_table import layer_table, leaf_costs
 from .models.mobilenet import MOBILENET_V1_TABLE, MOBILENET_V2_TABLE, make_divisible, mobilenet_v1, mobilenet_v2
@@ -38,7 +39,7 @@ from .paper_points import plot_paper_points
 from .pareto import best_under_budget, pareto_front
 from .runs import MissingRunError, Store, TrainResult
 from .show import show_source
-from .train import (CURVE_TEST_IMAGES, DEFAULT_EPOCHS, DEFAULT_LR, Hooks, TrainConfig, evaluate, reset_parameters,
+from .training import (CURVE_TEST_IMAGES, DEFAULT_EPOCHS, DEFAULT_LR, Hooks, TrainConfig, evaluate, reset_parameters,
                     train)
 from .widgets import CostExplorer, LayerShape, LiveFigure, operator_table, retrain_switch
 
@@ -46,7 +47,6 @@ __version__ = "0.1.0"
 __all__ = [
     "style", "ScoreExplorer", "resnet18_cifar", "score", "score_terms",
     "compare", "curve_at", "in_words", "points", "summarise", "verdict",
-    "connectivity", "measured_connectivity",
     "Cost", "conv2d_cost", "count", "decomposed_conv_cost", "depthwise_conv_cost", "depthwise_separable_cost",
     "fire_cost", "fire_widths", "grouped_conv_cost", "human", "inverted_residual_cost",
     "CLASSES", "CIFAR10Data", "load_cifar10",
@@ -57,8 +57,8 @@ __all__ = [
     "run_name", "measure_latency",
     "DecomposedConv2d", "DepthwiseConv2d", "DepthwiseSeparableConv2d", "Fire", "FrozenAttentionConv2d",
     "InvertedResidual", "Shift2d", "ShiftAttentionConv2d", "ShiftConv2d", "best_pair", "network_macs",
-    "to_deployed_model", "shift_groups",
-    "BaselineCNN", "baseline_cnn", "block_names", "decomposed_from", "register_block", "STAGES", "STEM_CHANNELS",
+    "to_deployed_model", "shift_channels", "shift_groups",
+    "BaselineCNN", "baseline_cnn", "block_builder", "block_names", "decomposed_from", "register_block", "STAGES", "STEM_CHANNELS",
     "Residual", "layer_table", "leaf_costs", "MOBILENET_V1_TABLE", "MOBILENET_V2_TABLE", "make_divisible",
     "mobilenet_v1", "mobilenet_v2", "ResNet20Style", "deployed_cost", "harden", "memory_bytes", "sal_layers",
     "to_shift_model", "SQUEEZENET_TABLES", "squeezenet", "squeezenet_cifar",

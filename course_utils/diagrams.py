@@ -780,7 +780,7 @@ class SaturationWidget(widgets.VBox):
     def __init__(self, trained: nn.Module, *, seed: int, layer: int = 0,
                  slices: Sequence[tuple[int, int]] = ((0, 0), (1, 1), (2, 2), (3, 3)),
                  temperature: float = 20, temperatures: Sequence[float] = INITIAL_TEMPERATURES) -> None:
-        from .train import reset_parameters   # train imports the data pipeline: only needed here
+        from .training import reset_parameters   # train imports the data pipeline: only needed here
 
         if not isinstance(trained, nn.Module):
             raise ValueError(f"trained={type(trained).__name__} must be an nn.Module with ShiftAttentionConv2d layers")

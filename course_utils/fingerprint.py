@@ -19,6 +19,7 @@ the training loop, and the plain values that code reads. ``course_utils.runs`` k
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
 import enum
 import functools
@@ -229,8 +230,12 @@ def _installed_module(name: str) -> bool:
 
 
 def installed(obj: Any) -> bool:
-    """True when ``obj`` (function, class, module) comes from the standard library or an installed package."""
-    return _installed_module(_module_name(obj))
+    """True when ``obj`` (function, class, module) comes from the standard library or an installed package.
+    Code made by ``exec`` without a module name says it comes from ``builtins``: only real builtins do."""
+    name = _module_name(obj)
+    if name == "builtins" and not isinstance(obj, types.ModuleType):
+        return getattr(builtins, getattr(obj, "__qualname__", ""), None) is obj
+    return _installed_module(name)
 
 
 def label(obj: Any) -> str:
@@ -272,7 +277,8 @@ class _Reader:
             return repr(value)
         if value is dataclasses.MISSING:
             return "MISSING"
-        if isinstance(value, (tuple, list, set, frozenset, dict)) and _holds_code(value):
+        if isinstance(value, (tuple, list, set, frozenset, dict)) and _holds_code(value) or (
+                isinstance(value, (list, dict)) and not value):     # an empty registry, still to be filled
             return "registry"
         if isinstance(value, enum.Enum):
             return f"enum {type(value).__qualname__}.{value.name}"

@@ -12,7 +12,7 @@ changes it, and an explicit ``precision=`` argument wins over both. So one machi
 path it would not pick by itself (``make test`` does), and the scripts that make the committed runs pin fp32
 (``course_utils.run_pool``): every committed run compares operators at one precision, on any CPU.
 
-Measuring never depends on the path: ``course_utils.train.evaluate`` always runs in float32.
+Measuring never depends on the path: ``course_utils.training.evaluate`` always runs in float32.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The runs store: what a training run produced (``TrainResult``), where runs are kept, and how a stored run
 is found again, by its key, without training.
 
-- **Key.** ``course_utils.train.run_key``: the architecture, the code of every class in the model and of its
+- **Key.** ``course_utils.training.run_key``: the architecture, the code of every class in the model and of its
   hooks, the training code, the recipe (precision included), the seed, the data's digest and, for a run that
   starts from given weights, those weights. A run is returned only when the whole key is equal; otherwise
   one line (or the error) says what changed. The device, the thread count and the git commit are provenance.
@@ -12,7 +12,7 @@ is found again, by its key, without training.
   if their file matches the recorded sha256. A record is checked field by field when read.
 - **Without weights.** ``Store(weights=False)`` (the lab's seeded runs: the record is what the notebooks
   plot) or a model over ``MAX_WEIGHTS_BYTES`` stores the record only; a model given such a run keeps its
-  initial weights, and ``course_utils.train.evaluate`` refuses to measure it.
+  initial weights, and ``course_utils.training.evaluate`` refuses to measure it.
 - **Two stores.** ``COMMITTED_RESULTS_DIR`` (``data/results/``, in git) holds the runs the notebooks show,
   made by the scripts in ``benchmarks/``. A live run is saved to ``LOCAL_RESULTS_DIR``
   (``data/local-results/``, git-ignored) unless ``COURSE_RESULTS=committed`` (the scripts). ``train`` looks in

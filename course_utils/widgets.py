@@ -78,7 +78,7 @@ def retrain_switch(estimate: str = "") -> widgets.ToggleButton:
         RETRAIN = retrain_switch("~1 min")          # in the set-up cell
         train(..., retrain=RETRAIN.value)           # in each training cell
 
-    It starts on when ``COURSE_RETRAIN`` asks for retraining (``make notebooks``), off otherwise, so
+    It starts on when the environment variable ``COURSE_RETRAIN`` asks for retraining, off otherwise, so
     switching it on for a live demo never persists in the saved notebook (a widget's state is not code).
     Live runs go to the local store (``data/local-results/``), never to the committed results."""
     from IPython.display import display

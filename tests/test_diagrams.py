@@ -212,7 +212,7 @@ def test_every_fire_slider_value_keeps_squeeze_below_the_expands():
 # --- saturation at initialisation: a trained SAL next to the attention it started from --------
 def sal_network(seed: int = 0) -> nn.Module:
     """A small network of two SAL layers (one shared), initialised with ``seed`` as train() would."""
-    from course_utils.train import reset_parameters
+    from course_utils.training import reset_parameters
 
     model = nn.Sequential(ShiftAttentionConv2d(8, 8), nn.ReLU(), ShiftAttentionConv2d(8, 8, shared=True))
     reset_parameters(model, seed)

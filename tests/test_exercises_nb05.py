@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from course_utils.exercises.nb05 import check_exercise_1, check_exercise_2, check_exercise_3
-from course_utils.models.operator_lab import SEEDS, SWEEP_WIDTHS, run_name
+from course_utils.experiments.lab import LAB, SEEDS, run_name
 from course_utils.runs import COMMITTED_RESULTS_DIR
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_mobilenets.ipynb"
@@ -190,19 +190,19 @@ def _compared_blocks() -> list[str]:
 def test_the_blocks_are_compared_on_seeded_width_curves_with_one_live_demo():
     joined = "\n".join(_code_cells())
     assert _compared_blocks() == ["standard", "depthwise_separable", "inverted_residual"]
-    for call in ("load_lab_runs(", "summarise(", "compare(", "plot_width_curves(", "mark_live_run("):
+    for call in ("load_runs(", "summarise(", "compare(", "plot_width_curves(", "mark_live_run("):
         assert call in joined, call
     # the runs come from the sweep; the live demo retrains one run, one seed
     assert "nb05_baseline_inverted_residual" not in joined
-    assert len(re.findall(r"(?<![\w.])train\(", joined)) == 1
-    assert joined.count("retrain=RETRAIN.value") == 1
+    assert joined.count("make_run(") == 1 and not re.findall(r"(?<![\w.])train\(", joined)
+    assert joined.count("if RETRAIN.value") == 1
     assert re.search(r'retrain_switch\("~\d+ min', joined), "the switch states the demo's time"
 
 
 def test_every_configuration_the_notebook_compares_has_three_committed_seeds():
     assert len(SEEDS) >= 3
     missing = [run_name(variant, width=width, seed=seed)
-               for variant in _compared_blocks() for width in SWEEP_WIDTHS[variant] for seed in SEEDS
+               for variant in _compared_blocks() for width in LAB[variant].widths for seed in SEEDS
                if not (COMMITTED_RESULTS_DIR / f"{run_name(variant, width=width, seed=seed)}.json").exists()]
     assert not missing, f"not committed (make sweep): {missing}"
 

@@ -182,8 +182,8 @@ def test_notebook_trains_the_design_only_behind_the_switch():
 def test_notebook_loads_the_committed_sweep_and_retrains_only_the_live_demo_runs():
     sources = code_sources()
     joined = "\n".join(sources)
-    assert "load_lab_runs(data)" in joined and "load_reference_runs()" in joined
-    training = [s for s in sources if "train_variant(" in s and "import" not in s]
+    assert 'load_runs("lab")' in joined and 'load_runs("reference")' in joined
+    training = [s for s in sources if "make_run(" in s and "import" not in s]
     assert len(training) == 1, "one cell trains the lab's live runs"
     cell = training[0]
     assert "if RETRAIN.value:" in cell and "seed=0" in cell and "LIVE_WIDTHS.items()" in cell

@@ -169,3 +169,18 @@ def test_course_code_is_read_as_imported_not_as_on_disk(monkeypatch):
     monkeypatch.undo()
     fingerprint._SOURCES.clear()
     assert key_of(Fire).complete
+
+
+def test_registering_a_block_stales_no_run():
+    """register_block fills a registry that BaselineCNN reads when it is built: the key notes the registry,
+    empty or not, so a student's own block does not stale the committed runs."""
+    from course_utils.experiments import lab_model
+    from course_utils.layers.conv_bn import conv_bn_act
+    from course_utils.models.baseline import REGISTERED_BLOCKS, register_block
+
+    before = key_of(*model_classes(lab_model("standard", 0.25))).hashes
+    register_block("mine", lambda c_in, c_out, stride: conv_bn_act(c_in, c_out, 3, stride))
+    try:
+        assert key_of(*model_classes(lab_model("standard", 0.25))).hashes == before
+    finally:
+        del REGISTERED_BLOCKS["mine"]

@@ -11,9 +11,10 @@ from torch import nn
 
 from course_utils.cost import Cost, fire_widths
 from course_utils.layers import Fire
-from course_utils.models.baseline import BLOCKS, baseline_cnn
-from course_utils.models.operator_lab import VARIANTS, deployed_cost, single_layer_operators
-from course_utils.operators import ACCOUNTING, OPERATORS, LayerShape, operator
+from course_utils.experiments.lab import LAB as VARIANTS
+from course_utils.models.baseline import baseline_cnn, block_builder, block_names
+from course_utils.models.sal import deployed_cost
+from course_utils.operators import ACCOUNTING, OPERATORS, LayerShape, operator, single_layer_operators
 from course_utils.widgets import CostExplorer, operator_costs, operator_table
 
 
@@ -99,20 +100,28 @@ def test_every_reader_sees_the_same_table():
     assert list(operator_costs(LayerShape())) == list(OPERATORS)
     assert CostExplorer().operators == list(OPERATORS)
     assert list(operator_table(LayerShape()).index) == [op.label for op in OPERATORS.values()]
-    assert {name: BLOCKS[name] for name in OPERATORS if OPERATORS[name].block} == \
-        {name: op.block for name, op in OPERATORS.items() if op.block is not None}
-    assert all(VARIANTS[name].label == OPERATORS[VARIANTS[name].block].label for name in VARIANTS)
+    assert block_names() == [name for name, op in OPERATORS.items() if op.block is not None]
+    assert all(block_builder(name) is OPERATORS[name].block for name in block_names())
+    assert all(VARIANTS[name].label == OPERATORS[VARIANTS[name].name].label for name in VARIANTS)
     latency_set = single_layer_operators(16)
     assert all(op.label in latency_set for name, op in OPERATORS.items() if name != "sal")
     assert {"SAL (training)", "SAL (hardened)"} <= set(latency_set)
 
 
-def test_sal_is_a_block_without_importing_the_operator_lab():
-    code = ("import sys; from course_utils.models import BLOCKS, baseline_cnn; "
-            "assert 'course_utils.models.operator_lab' not in sys.modules; "
-            "assert 'sal' in BLOCKS; baseline_cnn('sal', 0.25)")
+def test_models_import_neither_training_nor_experiments():
+    """models/ holds architectures: no import of course_utils.training or course_utils.experiments from it."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "course_utils" / "models"
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                target = ("." * node.level) + (node.module or "")
+                assert not any(part in target.split(".") for part in ("train", "experiments", "runs")), \
+                    f"{path.name} imports {target}"
+    code = "import sys; import course_utils.models.baseline; assert 'sal' in course_utils.models.baseline.block_names()"
     subprocess.run([sys.executable, "-c", code], check=True)
-    assert "sal" in BLOCKS
 
 
 def test_fire_rule_is_written_once():

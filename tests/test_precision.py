@@ -25,8 +25,8 @@ from course_utils.data import CIFAR10Data, load_cifar10
 from course_utils.models import baseline_cnn
 from course_utils.precision import (autocast_dtype, cpu_default_path, other_cpu_path, precision_from_environment,
                                     resolve_precision)
-from course_utils.runs import COMMITTED_RESULTS_DIR, StoredRunError
-from course_utils.train import evaluate, train
+from course_utils.runs import COMMITTED_RESULTS_DIR, Store, StoredRunError
+from course_utils.training import TrainConfig, evaluate, train
 
 pytestmark = pytest.mark.precision
 
@@ -96,8 +96,8 @@ def test_a_wrong_course_precision_is_refused(monkeypatch, raw):
 def test_train_refuses_a_wrong_course_precision_unless_told_the_path(monkeypatch, small):
     monkeypatch.setenv("COURSE_PRECISION", "fp16")
     with pytest.raises(ValueError, match="COURSE_PRECISION='fp16' must be"):
-        train(baseline_cnn(width=0.25), small, epochs=1, progress=False)
-    assert train(baseline_cnn(width=0.25), small, epochs=1, progress=False, precision="fp32").history
+        train(baseline_cnn(width=0.25), small, TrainConfig(epochs=1, progress=False))
+    assert train(baseline_cnn(width=0.25), small, TrainConfig(epochs=1, progress=False, precision="fp32")).history
 
 
 @pytest.mark.parametrize("value", ["fp16", "FP32", True, 32])
@@ -122,10 +122,10 @@ def test_reported_accuracy_is_what_evaluate_gives_for_the_returned_model(small, 
     """The course baseline (standard block, width 0.5) trained on each path: the stored number, the curve
     and evaluate() on the model in hand agree exactly."""
     model = baseline_cnn("standard", width=0.5)
-    result = train(model, small, epochs=1, precision=path, device="cpu", progress=False)
+    result = train(model, small, TrainConfig(epochs=1, precision=path, device="cpu", progress=False))
     assert result.provenance["precision"] == ("torch.bfloat16" if path == "bf16" else "torch.float32")
     assert result.test_accuracy == evaluate(model, small.test_images, small.test_labels, tta=True)[1]
-    curve = result.config["curve_test_images"]
+    curve = result.key["recipe"]["curve_test_images"]
     assert result.history[-1]["curve_test_loss"] == pytest.approx(
         evaluate(model, small.test_images[:curve], small.test_labels[:curve])[0], rel=1e-3)
 
@@ -133,7 +133,7 @@ def test_reported_accuracy_is_what_evaluate_gives_for_the_returned_model(small, 
 def test_the_default_path_also_reports_what_evaluate_gives(small):
     """Whatever COURSE_PRECISION and this CPU choose (make test runs this file under both paths)."""
     model = baseline_cnn("standard", width=0.25)
-    result = train(model, small, epochs=1, device="cpu", progress=False)
+    result = train(model, small, TrainConfig(epochs=1, device="cpu", progress=False))
     assert result.test_accuracy == evaluate(model, small.test_images, small.test_labels, tta=True)[1]
 
 
@@ -156,47 +156,27 @@ def test_evaluate_refuses_a_model_that_is_not_float32(small):
 # Stored runs
 # ---------------------------------------------------------------------------------------------
 def test_a_run_stored_without_weights_refuses_to_be_measured(small, tmp_path, capsys):
-    train(baseline_cnn(width=0.25), small, name="light", epochs=1, cache_dir=tmp_path, max_weights_bytes=0,
-          progress=False)
+    config, light = TrainConfig(epochs=1, progress=False), Store(tmp_path, weights=False)
+    train(baseline_cnn(width=0.25), small, config, name="light", store=light)
     model = baseline_cnn(width=0.25)
-    loaded = train(model, small, name="light", epochs=1, cache_dir=tmp_path, max_weights_bytes=0, progress=False)
+    loaded = train(model, small, config, name="light", store=light)
     assert loaded.cached and "no weights stored" in capsys.readouterr().out
     with pytest.raises(StoredRunError, match=r"loaded from .*light\.json, a stored run without weights, so it "
                                              r"holds its initial weights"):
         evaluate(model, small.test_images, small.test_labels)
-    retrained = train(model, small, name="light", epochs=1, cache_dir=tmp_path, max_weights_bytes=0,
-                      progress=False, retrain=True)
+    retrained = train(model, small, config, name="light", store=light, retrain=True)
     assert retrained.test_accuracy == evaluate(model, small.test_images, small.test_labels, tta=True)[1]
 
 
-def _load_baseline(data: CIFAR10Data) -> tuple[torch.nn.Module, float]:
-    model = baseline_cnn("standard")
-    return model, train(model, data, name="baseline_standard", on_mismatch="raise", progress=False).test_accuracy
-
-
-def _load_squeezenet_seed2(data: CIFAR10Data) -> tuple[torch.nn.Module, float]:
-    from course_utils.models.squeezenet_runs import train_squeezenet_cifar
-
-    row = train_squeezenet_cifar(data, seed=2, progress=False, on_mismatch="raise")
-    return row["model"], row["accuracy"]
-
-
-def _load_frozen_sal_control(data: CIFAR10Data) -> tuple[torch.nn.Module, float]:
-    from course_utils.models.sal_controls import train_control
-
-    row = train_control("sal_frozen", data, seed=0, progress=False, on_mismatch="raise")
-    return row["model"], row["soft_accuracy"]      # the record's own number: the network before hardening
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name, load", [("baseline_standard", _load_baseline),
-                                        ("nb03_squeezenet_cifar_seed2", _load_squeezenet_seed2),
-                                        ("nb06_sal_frozen", _load_frozen_sal_control)])
-def test_committed_runs_load_within_the_float16_gap(bundled, name, load, capsys):
+@pytest.mark.parametrize("name", ["baseline_standard", "nb03_squeezenet_cifar_seed2", "nb06_sal_frozen"])
+def test_committed_runs_load_within_the_float16_gap(bundled, name):
     """The stored accuracy against what the loaded float16 weights give, on all 10,000 test images (the
-    committed runs whose gap was largest, and the default run)."""
-    assert json.loads((COMMITTED_RESULTS_DIR / f"{name}.json").read_text())["weights"] is not None
-    model, stored = load(bundled)
-    assert f"Cached result from data/results/{name}.json" in capsys.readouterr().out
+    committed runs whose gap was largest, and the standard network)."""
+    from course_utils.experiments import load_model
+
+    record = json.loads((COMMITTED_RESULTS_DIR / f"{name}.json").read_text())
+    assert record["weights"] is not None
+    model = load_model(name)
     measured = evaluate(model, bundled.test_images, bundled.test_labels, tta=True)[1]
-    assert abs(measured - stored) <= LOADED_GAP, (name, measured, stored)
+    assert abs(measured - record["test_accuracy"]) <= LOADED_GAP, (name, measured, record["test_accuracy"])

@@ -36,8 +36,8 @@ def test_bad_arguments_are_refused(overrides, match):
 
 def test_shown_command_cuts_paths_to_names():
     argv = ["--data", "/home/someone/shared/data/cifar10-jpeg.npz", "--results-dir", "/tmp/x/runs", "--jobs", "2"]
-    assert shown_command("benchmarks/train_operators.py", argv) == (
-        "python benchmarks/train_operators.py --data cifar10-jpeg.npz --results-dir runs --jobs 2")
+    assert shown_command("benchmarks/train_runs.py", argv) == (
+        "python benchmarks/train_runs.py --data cifar10-jpeg.npz --results-dir runs --jobs 2")
 
 
 def square(job: dict) -> dict:
@@ -65,20 +65,20 @@ def test_run_jobs_refuses_a_non_function():
 def test_provenance_command_cuts_machine_paths_even_before_they_exist(monkeypatch):
     from course_utils import provenance
 
-    monkeypatch.setattr(provenance.sys, "argv", ["benchmarks/train_operators.py", "--results-dir",
+    monkeypatch.setattr(provenance.sys, "argv", ["benchmarks/train_runs.py", "--results-dir",
                                                  "/no/such/folder/runs", "--data", "/also/not/here.npz"])
     monkeypatch.delenv("COURSE_COMMAND", raising=False)
     monkeypatch.delitem(provenance.sys.modules, "ipykernel", raising=False)
     assert provenance.command() == (
-        "python benchmarks/train_operators.py --results-dir runs --data here.npz")
+        "python benchmarks/train_runs.py --results-dir runs --data here.npz")
 
 
 def test_summary_line_counts_trained_runs_and_cuts_paths():
     rows = [{"cached": True}, {"cached": False}, {"cached": False}]
-    line = json.loads(summary_line("benchmarks/train_operators.py", ["--results-dir", "/a/b/runs"], rows, jobs=2,
+    line = json.loads(summary_line("benchmarks/train_runs.py", ["--results-dir", "/a/b/runs"], rows, jobs=2,
                                    seconds=12.345, epochs=20))
-    assert line == {"script": "train_operators", "runs": 3, "trained": 2, "epochs": 20, "jobs": 2, "seconds": 12.3,
-                    "command": "python benchmarks/train_operators.py --results-dir runs"}
+    assert line == {"script": "train_runs", "runs": 3, "trained": 2, "epochs": 20, "jobs": 2, "seconds": 12.3,
+                    "command": "python benchmarks/train_runs.py --results-dir runs"}
 
 
 def test_summary_line_and_stored_runs_show_arguments_the_same_way(monkeypatch):
@@ -87,12 +87,12 @@ def test_summary_line_and_stored_runs_show_arguments_the_same_way(monkeypatch):
 
     repo = Path(provenance.REPO_ROOT)
     argv = ["--data", str(repo / "data" / "README.md"), "--results-dir", "/no/such/runs", "--seeds", "0", "1"]
-    monkeypatch.setattr(provenance.sys, "argv", ["benchmarks/train_operators.py", *argv])
+    monkeypatch.setattr(provenance.sys, "argv", ["benchmarks/train_runs.py", *argv])
     monkeypatch.delenv("COURSE_COMMAND", raising=False)
     monkeypatch.delitem(provenance.sys.modules, "ipykernel", raising=False)
-    expected = "python benchmarks/train_operators.py --data data/README.md --results-dir runs --seeds 0 1"
+    expected = "python benchmarks/train_runs.py --data data/README.md --results-dir runs --seeds 0 1"
     assert provenance.command() == expected
-    assert shown_command("benchmarks/train_operators.py", argv) == expected
+    assert shown_command("benchmarks/train_runs.py", argv) == expected
 
 
 def test_the_training_scripts_pin_fp32(monkeypatch):
@@ -108,7 +108,7 @@ def test_the_training_scripts_pin_fp32(monkeypatch):
             pin_fp32()
 
 
-@pytest.mark.parametrize("script", ["train_operators", "train_sal_controls", "train_squeezenet"])
+@pytest.mark.parametrize("script", ["train_runs"])
 def test_each_training_script_refuses_another_precision_before_training(script, monkeypatch, tmp_path):
     path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{script}.py"
     spec = importlib.util.spec_from_file_location(script, path)
@@ -116,5 +116,5 @@ def test_each_training_script_refuses_another_precision_before_training(script, 
     spec.loader.exec_module(module)
     monkeypatch.setenv("COURSE_PRECISION", "bf16")
     with pytest.raises(ValueError, match="the committed runs are trained in fp32"):
-        module.main(["--results-dir", str(tmp_path), "--epochs", "1", "--seeds", "0"])
+        module.main(["squeezenet", "--results-dir", str(tmp_path), "--seeds", "0"])
     assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,8 @@ from course_utils.layers.sal_deployed import (FORMS, MacCount, deploy, macs_exec
                                               to_deployed_model, to_dense_conv)
 from course_utils.layers.shift_attention import ChannelShift, ShiftedPointwise
 from course_utils.models.baseline import BaselineCNN
-from course_utils.models.operator_lab import deployed_cost, lab_model
+from course_utils.experiments.lab import lab_model
+from course_utils.models.sal import deployed_cost
 from course_utils.models.sal import harden, sal_layers, to_shift_model
 
 ATOL = 1e-5

@@ -13,8 +13,8 @@ from course_utils.cost import count
 from course_utils.layers import ShiftAttentionConv2d
 from course_utils.layers.shift_attention import sal_memory_words
 from course_utils.models.resnet20 import ResNet20Style
-from course_utils.models.sal import (geometric_temperature, harden, memory_words, one_hot_fraction, set_temperature,
-                                     temperature_step_hook, to_shift_model)
+from course_utils.experiments.sal import geometric_temperature, temperature_step_hook
+from course_utils.models.sal import harden, memory_words, one_hot_fraction, set_temperature, to_shift_model
 
 
 def random_layer(c_in, c_out, k, stride, shared, bias, seed) -> ShiftAttentionConv2d:

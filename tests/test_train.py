@@ -1,5 +1,5 @@
-"""course_utils.train and the course baseline: records, cache, interruption, hooks, validation,
-and one slow test that retrains a committed default run and compares it with its stored result.
+"""course_utils.training and the course baseline: records, cache, interruption, hooks, validation,
+and one slow test that retrains a committed run and compares it with its stored result.
 (The runs store, its key and the failure modes of training are in test_runs.py.)"""
 from __future__ import annotations
 
@@ -11,14 +11,20 @@ import torch
 from torch import nn
 
 from course_utils.data import CIFAR10Data, load_cifar10
-from course_utils.models import BLOCKS, baseline_cnn, register_block
-from course_utils.models.baseline import conv_bn_relu
+from course_utils.models import baseline_cnn, block_names, register_block
+from course_utils.models.baseline import REGISTERED_BLOCKS
 from course_utils.models.squeezenet import squeezenet_cifar
-from course_utils.train import DEFAULT_EPOCHS, RESULTS_DIR, TrainResult, one_cycle, reset_parameters, train
+from course_utils.layers.conv_bn import conv_bn_act
+from course_utils.runs import COMMITTED_RESULTS_DIR, Store
+from course_utils.training import DEFAULT_EPOCHS, Hooks, TrainConfig, TrainResult, one_cycle, reset_parameters, train
 
 pytestmark = pytest.mark.precision     # make test runs these under both precision paths
 
-TINY = {"batch_size": 64, "progress": False}
+TINY = TrainConfig(batch_size=64, progress=False)
+
+
+def tiny_config(**changes) -> TrainConfig:
+    return dataclasses.replace(TINY, **changes)
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +35,15 @@ def bundled() -> CIFAR10Data:
 @pytest.fixture(scope="module")
 def small(bundled) -> CIFAR10Data:
     """512 train / 200 test images: enough to exercise the engine in a second or two."""
-    return dataclasses.replace(bundled, train_images=bundled.train_images[:512],
-                               train_labels=bundled.train_labels[:512], test_images=bundled.test_images[:200],
-                               test_labels=bundled.test_labels[:200], identity=bundled.identity + " [:512/:200]")
+    return bundled.subset(train=512, test=200)
 
 
 def tiny_model() -> nn.Module:
     return baseline_cnn(width=0.25)
 
 
-def test_record_has_curves_costs_and_provenance(small, tmp_path):
-    result = train(tiny_model(), small, name="tiny", epochs=2, cache_dir=tmp_path, device="cpu", **TINY)
+def test_record_has_curves_costs_key_and_provenance(small, tmp_path):
+    result = train(tiny_model(), small, tiny_config(epochs=2, device="cpu"), name="tiny", store=Store(tmp_path))
     assert isinstance(result, TrainResult) and not result.partial and not result.cached
     assert [row["epoch"] for row in result.history] == [1, 2]
     for key in ("train_loss", "train_accuracy", "curve_test_loss", "curve_test_accuracy", "lr", "seconds"):
@@ -47,8 +51,8 @@ def test_record_has_curves_costs_and_provenance(small, tmp_path):
     assert 0 <= result.test_accuracy <= 1
     assert result.params == sum(p.numel() for p in tiny_model().parameters()) and result.macs > 0
     assert result.device == "cpu" and result.seed == 0 and result.wall_time_s > 0
-    assert result.config["epochs"] == 2 and result.config["data"] == small.identity
-    for key in ("command", "device", "date", "commit", "torch", "config_hash"):
+    assert result.key["recipe"]["epochs"] == 2 and result.key["data"] == small.digest
+    for key in ("command", "device", "date", "commit", "torch", "precision", "data_source", "data_identity"):
         assert result.provenance[key]
     stored = json.loads((tmp_path / "tiny.json").read_text())
     assert stored["test_accuracy"] == result.test_accuracy and (tmp_path / stored["weights"]["file"]).exists()
@@ -56,10 +60,10 @@ def test_record_has_curves_costs_and_provenance(small, tmp_path):
 
 def test_cache_hit_returns_at_once_with_weights_loaded(small, tmp_path, capsys):
     first_model = tiny_model()
-    first = train(first_model, small, name="cached", epochs=1, cache_dir=tmp_path, **TINY)
+    first = train(first_model, small, tiny_config(epochs=1), name="cached", store=Store(tmp_path))
     capsys.readouterr()
     second_model = tiny_model()
-    second = train(second_model, small, name="cached", epochs=1, cache_dir=tmp_path, **TINY)
+    second = train(second_model, small, tiny_config(epochs=1), name="cached", store=Store(tmp_path))
     assert second.cached and second.to_dict() == first.to_dict()
     message = capsys.readouterr().out.strip().splitlines()
     assert len(message) == 1 and message[0].startswith("Cached result from") and "cached.json" in message[0]
@@ -67,22 +71,21 @@ def test_cache_hit_returns_at_once_with_weights_loaded(small, tmp_path, capsys):
         assert torch.allclose(a.float(), b.float(), rtol=1e-2, atol=1e-3), key   # fp16 storage
 
 
-def test_changed_configuration_retrains_or_raises(small, tmp_path, capsys):
-    train(tiny_model(), small, name="run", epochs=1, cache_dir=tmp_path, **TINY)
+def test_a_changed_architecture_retrains_with_one_line(small, tmp_path, capsys):
+    train(tiny_model(), small, tiny_config(epochs=1), name="run", store=Store(tmp_path))
     other = baseline_cnn(width=0.125)
-    with pytest.raises(ValueError, match=r"run\.json is not this run: .*model changed"):
-        train(other, small, name="run", epochs=1, cache_dir=tmp_path, on_mismatch="raise", **TINY)
     capsys.readouterr()
-    result = train(other, small, name="run", epochs=1, cache_dir=tmp_path, **TINY)
-    assert not result.cached and "Retraining" in capsys.readouterr().out
+    result = train(other, small, tiny_config(epochs=1), name="run", store=Store(tmp_path))
+    assert not result.cached and "Retraining run: architecture, module_state changed" in capsys.readouterr().out
     assert json.loads((tmp_path / "run.json").read_text())["params"] == result.params
 
 
 def test_retrain_flag_and_environment_variable_train_live(small, tmp_path, monkeypatch):
-    train(tiny_model(), small, name="env", epochs=1, cache_dir=tmp_path, **TINY)
-    assert not train(tiny_model(), small, name="env", epochs=1, cache_dir=tmp_path, retrain=True, **TINY).cached
+    config = tiny_config(epochs=1)
+    train(tiny_model(), small, config, name="env", store=Store(tmp_path))
+    assert not train(tiny_model(), small, config, name="env", store=Store(tmp_path), retrain=True).cached
     monkeypatch.setenv("COURSE_RETRAIN", "1")
-    assert not train(tiny_model(), small, name="env", epochs=1, cache_dir=tmp_path, **TINY).cached
+    assert not train(tiny_model(), small, config, name="env", store=Store(tmp_path)).cached
 
 
 def test_keyboard_interrupt_returns_partial_record_not_cached(small, tmp_path, capsys):
@@ -90,7 +93,8 @@ def test_keyboard_interrupt_returns_partial_record_not_cached(small, tmp_path, c
         if step == 10:
             raise KeyboardInterrupt
 
-    result = train(tiny_model(), small, name="stopped", epochs=3, cache_dir=tmp_path, step_hook=interrupt, **TINY)
+    result = train(tiny_model(), small, tiny_config(epochs=3), name="stopped", store=Store(tmp_path),
+                   hooks=Hooks(step=interrupt))
     assert result.partial and len(result.history) == 1      # 8 steps per epoch: stopped in epoch 2
     assert 0 <= result.test_accuracy <= 1
     assert "partial result, not stored" in capsys.readouterr().out
@@ -98,26 +102,33 @@ def test_keyboard_interrupt_returns_partial_record_not_cached(small, tmp_path, c
 
 
 def test_training_is_deterministic_on_cpu(small):
-    a = train(tiny_model(), small, epochs=1, device="cpu", **TINY)
-    b = train(tiny_model(), small, epochs=1, device="cpu", **TINY)
+    a = train(tiny_model(), small, tiny_config(epochs=1, device="cpu"))
+    b = train(tiny_model(), small, tiny_config(epochs=1, device="cpu"))
     assert [r["train_loss"] for r in a.history] == [r["train_loss"] for r in b.history]
     assert a.test_accuracy == b.test_accuracy
 
 
-def test_hooks_see_every_step_and_add_metrics(small):
+def test_hooks_see_every_step_add_metrics_and_measure_at_the_end(small):
     calls = []
-    result = train(tiny_model(), small, epochs=2, step_hook=lambda m, s, t: calls.append((s, t)),
-                   epoch_hook=lambda m, e: {"double_epoch": 2 * e}, **TINY)
+
+    def final(model, data):
+        assert not model.training and next(model.parameters()).device.type == "cpu"
+        return {"test_images": float(len(data.test_labels))}
+
+    result = train(tiny_model(), small, tiny_config(epochs=2),
+                   hooks=Hooks(step=lambda m, s, t: calls.append((s, t)), epoch=lambda m, e: {"double_epoch": 2 * e},
+                               final=final))
     assert calls == [(s, 16) for s in range(16)]
     assert [row["double_epoch"] for row in result.history] == [2, 4]
+    assert result.measures == {"test_images": 200.0}
 
 
 def test_budget_mode_stops_within_the_budget_on_a_fake_clock(small, monkeypatch):
     """Every reading of the training clock advances it by 0.05 s: deterministic, not wall time."""
     ticks = iter(range(10**6))
-    monkeypatch.setattr("course_utils.train._clock", lambda: 0.05 * next(ticks))
-    result = train(tiny_model(), small, budget_s=3.0, **TINY)
-    assert len(result.history) >= 1 and result.config["budget_s"] == 3.0
+    monkeypatch.setattr("course_utils.training._clock", lambda: 0.05 * next(ticks))
+    result = train(tiny_model(), small, tiny_config(budget_s=3.0))
+    assert len(result.history) >= 1 and result.key["recipe"]["budget_s"] == 3.0
     assert result.wall_time_s <= 3.0
     assert result.history[-1]["seconds"] <= 3.0
 
@@ -137,19 +148,17 @@ def test_one_cycle_schedule():
     assert one_cycle(0.6) == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("kwargs, match", [
+@pytest.mark.parametrize("changes, match", [
     ({"epochs": 0}, "epochs=0"),
     ({"lr": -1.0}, "lr=-1.0"),
-    ({"name": "a/b"}, "name='a/b'"),
     ({"device": "tpu"}, "device='tpu'"),
     ({"epochs": 2, "budget_s": 5}, "exclusive"),
     ({"precision": "fp8"}, "precision='fp8'"),
-    ({"batch_size": 10_000}, "batch_size=10000"),
     ({"label_smoothing": 2}, "label_smoothing=2"),
 ])
-def test_train_validates_arguments(small, kwargs, match):
+def test_the_recipe_validates_its_fields(changes, match):
     with pytest.raises(ValueError, match=match):
-        train(tiny_model(), small, progress=False, **kwargs)
+        tiny_config(**changes)
 
 
 def test_train_refuses_wrong_types(small):
@@ -157,9 +166,28 @@ def test_train_refuses_wrong_types(small):
         train("resnet", small)
     with pytest.raises(ValueError, match="data=dict"):
         train(tiny_model(), {})
+    with pytest.raises(ValueError, match="batch_size=10000 must not exceed the 512 training images"):
+        train(tiny_model(), small, tiny_config(batch_size=10_000))
 
 
-@pytest.mark.parametrize("block", sorted(BLOCKS))
+def test_the_default_recipe_is_the_course_recipe():
+    config = TrainConfig()
+    assert config.total_epochs == DEFAULT_EPOCHS and config.budget_s is None and config.seed == 0
+    assert TrainConfig(budget_s=60).total_epochs is None
+
+
+def test_registering_a_block_is_one_line():
+    register_block("test_wide", lambda c_in, c_out, stride: conv_bn_act(c_in, c_out, 3, stride))
+    try:
+        assert "test_wide" in block_names()
+        assert baseline_cnn("test_wide", width=0.25)(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
+    finally:
+        del REGISTERED_BLOCKS["test_wide"]
+    with pytest.raises(ValueError, match="builder=3"):
+        register_block("x", 3)
+
+
+@pytest.mark.parametrize("block", block_names())
 def test_every_block_builds_a_working_baseline(block):
     model = baseline_cnn(block, width=0.5).eval()
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
@@ -172,39 +200,34 @@ def test_baseline_validates_arguments():
         baseline_cnn(width=0)
     with pytest.raises(ValueError, match="num_classes=0"):
         baseline_cnn(num_classes=0)
+    from course_utils.models import BaselineCNN
 
-
-def test_registering_a_block_is_one_line():
-    register_block("test_wide", lambda c_in, c_out, stride: conv_bn_relu(c_in, c_out, stride))
-    try:
-        assert baseline_cnn("test_wide", width=0.25)(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
-    finally:
-        del BLOCKS["test_wide"]
-    with pytest.raises(ValueError, match="builder=3"):
-        register_block("x", 3)
+    with pytest.raises(ValueError, match=r"stages=\(\(32,\),\) must list at least one \(channels, stride\) pair"):
+        BaselineCNN(stages=((32,),))
 
 
 @pytest.mark.slow
-def test_committed_default_run_is_reproduced(bundled, tmp_path):
-    """Retrain the committed default (course baseline, standard block, DEFAULT_EPOCHS) from scratch."""
-    stored = json.loads((RESULTS_DIR / "baseline_standard.json").read_text())
-    assert stored["config"]["epochs"] == DEFAULT_EPOCHS
-    result = train(baseline_cnn("standard"), bundled, name="baseline_standard", cache_dir=tmp_path,
-                   progress=False, device="cpu", precision="fp32")    # committed runs are fp32 on any CPU
-    assert result.config == stored["config"] and stored["provenance"]["precision"] == "torch.float32"
+def test_a_committed_run_is_reproduced(bundled, tmp_path):
+    """Retrain the committed lab run of the course baseline (standard block, width 1, seed 0) from scratch:
+    the same key, and an accuracy within the noise of another draw of it."""
+    from course_utils.experiments import spec
+
+    run = spec("nb07_standard")
+    stored = json.loads((COMMITTED_RESULTS_DIR / "nb07_standard.json").read_text())
+    result = train(run.build(), bundled, run.config, name=run.name, hooks=run.hooks(), store=Store(tmp_path))
+    assert result.key == stored["key"] and stored["provenance"]["precision"] == "torch.float32"
     # Another thread count or CPU sums in another order (and draws the initial weights through other vector
-    # kernels), so the retrain is another draw of the same recipe: the committed baseline_standard and
-    # nb07_standard share this configuration and score 66.9 and 67.5 %; the seed-to-seed std is 0.6 points, so
-    # two draws differ by σ ≈ 0.85 points, and 3.5 points is about 4σ.
+    # kernels), so the retrain is another draw of the same recipe: the seed-to-seed std of this configuration
+    # is about 0.6 points, two draws differ by σ ≈ 0.85 points, and 3.5 points is about 4σ.
     # (Whether the recipe reaches 70 % in 60 s is the benchmark's question: benchmarks/README.md.)
     assert abs(result.test_accuracy - stored["test_accuracy"]) <= 0.035
 
 
 def test_the_model_comes_back_on_the_cpu_in_eval_mode_trained_or_loaded(small, tmp_path):
     model = tiny_model()
-    train(model, small, name="ready", epochs=1, cache_dir=tmp_path, **TINY)
+    train(model, small, tiny_config(epochs=1), name="ready", store=Store(tmp_path))
     assert not model.training and next(model.parameters()).device.type == "cpu"
     assert all(p.dtype == torch.float32 and p.is_contiguous() for p in model.parameters())
     again = tiny_model().train()
-    assert train(again, small, name="ready", epochs=1, cache_dir=tmp_path, **TINY).cached
+    assert train(again, small, tiny_config(epochs=1), name="ready", store=Store(tmp_path)).cached
     assert not again.training

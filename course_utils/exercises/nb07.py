@@ -228,7 +228,7 @@ def design_switch() -> Any:
 
 def _figure_rows(runs: object) -> list[dict[str, Any]]:
     """The lab's points as dicts (variant, operator, width, params, macs, accuracy, std): from the sweep's
-    summary (a DataFrame with 'mean' and 'std', e.g. ``summarise(load_lab_runs(data))``) or from a
+    summary (a DataFrame with 'mean' and 'std', e.g. ``summarise(load_runs("lab"))``) or from a
     sequence of mappings with 'accuracy'."""
     if hasattr(runs, "to_dict") and hasattr(runs, "columns"):           # a pandas DataFrame
         records = runs.to_dict("records")

@@ -29,7 +29,7 @@ from ..data import BUNDLED_FILE, FULL_FILE, KNOWN_DIGESTS
 from ..layers.shift_attention import FINAL_TEMPERATURE, INITIAL_TEMPERATURE
 from ..models.baseline import BaselineCNN, decomposed_from
 from ..models.squeezenet import squeezenet_cifar
-from ..train import DEFAULT_EPOCHS, DEFAULT_LR, Hooks, TrainConfig
+from ..training import DEFAULT_EPOCHS, DEFAULT_LR, Hooks, TrainConfig
 from .lab import LAB, SEEDS, lab_model, lab_operator, run_name
 from .sal import AttentionRecorder, hardened_accuracy, temperature_schedule_hook, temperature_step_hook
 from .sal_controls import CONTROLS, control, control_model

@@ -70,7 +70,7 @@ class AttentionRecorder:
         self.initial_taps: list[torch.Tensor] = []
 
     def __call__(self, model: nn.Module, epoch: int) -> dict[str, Any]:
-        from ..train import reset_parameters
+        from ..training import reset_parameters
 
         row: dict[str, Any] = {}
         if not self.initial_taps:
@@ -86,7 +86,7 @@ class AttentionRecorder:
 def hardened_accuracy(model: nn.Module, data: Any) -> dict[str, float]:
     """``Hooks(final=hardened_accuracy)``: the test accuracy (whole test set, flip-averaged, float32) of a
     hardened copy of ``model``: one tap per slice, SAL as deployed."""
-    from ..train import measure
+    from ..training import measure
 
     hardened = harden(copy.deepcopy(model))
     return {"hardened_test_accuracy": measure(hardened, data.test_images, data.test_labels, tta=True)[1]}

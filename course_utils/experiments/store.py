@@ -20,7 +20,7 @@ from torch import nn
 from ..data import CIFAR10Data
 from ..models.sal import deployed_cost, memory_bytes
 from ..runs import COMMITTED_RESULTS_DIR, Store, TrainResult, load
-from ..train import run_key, train
+from ..training import run_key, train
 from .catalog import RunSpec, family_specs, spec as find_spec
 from .sal_controls import attention_summary
 

@@ -105,7 +105,7 @@ class MobileNetV1(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torchvision's initialisation (``_init_weights``); ``course_utils.train`` re-initialises with it."""
+        """torchvision's initialisation (``_init_weights``); ``course_utils.training`` re-initialises with it."""
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -190,7 +190,7 @@ class MobileNetV2(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torchvision's initialisation (``_init_weights``); ``course_utils.train`` re-initialises with it."""
+        """torchvision's initialisation (``_init_weights``); ``course_utils.training`` re-initialises with it."""
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

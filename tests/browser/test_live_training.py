@@ -40,10 +40,8 @@ sys.path.insert(0, {str(REPO)!r})  # the checkout under test, whichever course_u
 import torch
 
 torch.set_num_threads(1)                    # a shared test machine: one core is enough for a tiny model
-from course_utils.data import load_cifar10
-from course_utils.models.baseline import baseline_cnn
+from course_utils import TrainConfig, baseline_cnn, load_cifar10, retrain_switch, train
 from course_utils.runs import COMMITTED_RESULTS_DIR, LOCAL_RESULTS_DIR
-from course_utils.train import retrain_switch, train
 
 print(f"stores: {{COMMITTED_RESULTS_DIR}} | {{LOCAL_RESULTS_DIR}}")
 RETRAIN = retrain_switch("seconds")"""
@@ -53,7 +51,8 @@ DATA_CELL = "data = load_cifar10().subset(train=512, test=200)"
 TRAINING_CELL = f"""\
 model = baseline_cnn("standard", width=0.25)
 started = time.perf_counter()
-result = train(model, data, name={RUN_NAME!r}, epochs={EPOCHS}, retrain=RETRAIN.value, live_plot=True)
+result = train(model, data, TrainConfig(epochs={EPOCHS}), name={RUN_NAME!r}, retrain=RETRAIN.value,
+               live_plot=True)
 print(f"retrain={{RETRAIN.value}} cached={{result.cached}} store={{result.store}} "
       f"seconds={{time.perf_counter() - started:.1f}}")"""
 

@@ -423,13 +423,12 @@ def _fit(model: nn.Module, data: CIFAR10Data, config: TrainConfig, device: str, 
         return history, True
 
 
-def training_code_key() -> str:
-    """One hash of the code that trains and measures every run (this loop, its schedule, the augmentation, the
-    evaluation and the initialisation), read from its source like a model's code (``course_utils.fingerprint``)."""
+def training_code_key() -> tuple[str, list[str]]:
+    """(hash, unknown): one hash of the code that trains and measures every run (this loop, its schedule, the
+    augmentation, the evaluation and the initialisation), read from its source like a model's code
+    (``course_utils.fingerprint``), and what of it could not be read."""
     key = code_key({"loop": _fit, "schedule": EpochSchedule, "final": _final_accuracy, "initialisation": reset_parameters})
-    if not key.complete:
-        raise RuntimeError(f"the training code cannot be read: {'; '.join(key.unknown)}")
-    return hashlib.sha256(json.dumps(key.hashes, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(key.hashes, sort_keys=True).encode()).hexdigest()[:16], key.unknown
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,10 +448,11 @@ def run_key(model: nn.Module, data_digest: str, config: TrainConfig, hooks: Hook
     code = code_key({"model": model_classes(model), "step_hook": hooks.step, "epoch_hook": hooks.epoch,
                      "final_hook": hooks.final})
     state, state_unknown = module_state(model)
+    training_code, training_unknown = training_code_key()
     key = {"name": name, "architecture": repr(model), "module_state": state, "code": code.hashes,
-           "training_code": training_code_key(), "recipe": config.recipe(path), "seed": config.seed,
+           "training_code": training_code, "recipe": config.recipe(path), "seed": config.seed,
            "data": data_digest, "initial_weights": None if config.reset else runs.weights_fingerprint(model)}
-    return key, code.unknown + state_unknown
+    return key, code.unknown + state_unknown + training_unknown
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,7 +528,7 @@ def train(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None
     cost = count(model, (1, 3, 32, 32))
     model.to(device, memory_format=torch.channels_last)
     amp = autocast_dtype(device, config.precision, model)
-    result = _train_andmeasure(model, data, config, hooks, device, amp, name, live_plot, called_at)
+    result = _train_and_measure(model, data, config, hooks, device, amp, name, live_plot, called_at)
     result.params, result.macs, result.key = cost.params, cost.macs, key
     result.provenance = provenance(device) | {"precision": str(amp or torch.float32), "data_source": data.source,
                                               "data_identity": data.identity}
@@ -555,7 +555,7 @@ def _diverged(history: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _train_andmeasure(model: nn.Module, data: CIFAR10Data, config: TrainConfig, hooks: Hooks, device: str,
+def _train_and_measure(model: nn.Module, data: CIFAR10Data, config: TrainConfig, hooks: Hooks, device: str,
                        amp: torch.dtype | None, name: str | None, live_plot: bool, called_at: float) -> TrainResult:
     """Train, then measure the returned model: the record, not yet stored."""
     from tqdm.auto import tqdm
