@@ -46,12 +46,11 @@ PACKAGE = "course_utils"
 PACKAGE_DIR = Path(__file__).resolve().parent
 _INSTALLED_DIRS = tuple(Path(p).resolve() for p in {sysconfig.get_paths()[k] for k in ("purelib", "platlib",
                                                                                        "stdlib", "platstdlib")})
-# Class attributes that Python itself sets: not part of what the class body says.
-_AUTOMATIC_ATTRIBUTES = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__annotations__",
-                         "__firstlineno__", "__static_attributes__", "__orig_bases__", "__parameters__",
-                         "__dataclass_fields__", "__dataclass_params__", "__match_args__", "__hash__",
-                         "__abstractmethods__", "_abc_impl", "__slots__", "__annotate_func__",
-                         "__annotations_cache__", "__type_params__"}
+# Class attributes that Python sets itself, differently from one version to the next: a class's key skips
+# every dunder attribute that is not a function, the functions Python writes (``__annotate__``), and abc's
+# bookkeeping.
+_AUTOMATIC_FUNCTIONS = {"__annotate__", "__annotate_func__"}
+_AUTOMATIC_ATTRIBUTES = {"_abc_impl"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,8 +238,11 @@ def installed(obj: Any) -> bool:
 
 
 def label(obj: Any) -> str:
-    """How a key names a function or class: ``Fire (course_utils.layers.fire)``."""
-    return f"{getattr(obj, '__qualname__', getattr(obj, '__name__', type(obj).__name__))} ({_module_name(obj)})"
+    """How a key names a function or class: ``Fire (course_utils.layers.fire)``; installed code by its package
+    only (``Conv2d (torch)``), since where a package keeps a name changes between its versions."""
+    name = getattr(obj, "__qualname__", getattr(obj, "__name__", type(obj).__name__))
+    module = _module_name(obj)
+    return f"{name} ({module.split('.')[0] if installed(obj) else module})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,7 +366,7 @@ class _Reader:
                       f"{self.token(f.default_factory, where)}" for f in dataclasses.fields(cls)]
             parts.append(f"frozen {cls.__dataclass_params__.frozen}")
         for attribute, value in sorted(vars(cls).items()):
-            if attribute in _AUTOMATIC_ATTRIBUTES or _written_by_python(cls, value):
+            if _set_by_python(attribute, value) or _written_by_python(cls, value):
                 continue
             parts.append(f"{attribute} = {self.token(value, f'{where}.{attribute}')}")
         return _digest(*parts)
@@ -464,6 +466,14 @@ def _holds_code(container: Any, depth: int = 3) -> bool:
     return False
 
 
+def _set_by_python(attribute: str, value: Any) -> bool:
+    """True for a class attribute that Python sets, not the class body (``__module__``, ``__doc__``...)."""
+    if attribute in _AUTOMATIC_ATTRIBUTES or attribute in _AUTOMATIC_FUNCTIONS:
+        return True
+    dunder = attribute.startswith("__") and attribute.endswith("__")
+    return dunder and not isinstance(value, (types.FunctionType, staticmethod, classmethod, property))
+
+
 def _written_by_python(cls: type, value: Any) -> bool:
     """True for a method that ``dataclass`` wrote from a template (``__init__``, ``__eq__``...): its code has a
     made-up file name that no source stands behind. The class's fields say what it holds."""
@@ -509,12 +519,14 @@ _MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))       # what nn.Module.__
 
 def module_state(model: torch.nn.Module) -> tuple[str, list[str]]:
     """(digest, unknown) of what ``repr(model)`` may not show: for every submodule, its class, its own
-    attributes (``self.temperature = 20.0``...), its parameters' and buffers' names, shapes, dtypes and
-    ``requires_grad``, and the functions hooked into it. The weights' values are the seed's business."""
+    attributes where its class is ours (``self.temperature = 20.0``...; an installed class's are in its repr),
+    its parameters' and buffers' names, shapes, dtypes and ``requires_grad``, and the functions hooked into it.
+    The weights' values are the seed's business."""
     reader = _Reader()
     parts = []
     for path, module in model.named_modules():
-        own = {k: v for k, v in vars(module).items() if k not in _MODULE_INTERNALS}
+        # an installed class's settings are in repr(model); its other attributes change with its version
+        own = {} if installed(type(module)) else {k: v for k, v in vars(module).items() if k not in _MODULE_INTERNALS}
         hooks = {k: list(v.values()) for k, v in vars(module).items()
                  if k in _MODULE_INTERNALS and k.endswith("hooks") and isinstance(v, dict) and v}
         tensors = [(n, tuple(t.shape), str(t.dtype), t.requires_grad)

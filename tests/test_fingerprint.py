@@ -184,3 +184,18 @@ def test_registering_a_block_stales_no_run():
         assert key_of(*model_classes(lab_model("standard", 0.25))).hashes == before
     finally:
         del REGISTERED_BLOCKS["mine"]
+
+
+def test_installed_code_is_named_by_its_package_so_another_version_keeps_the_key():
+    """Where torch keeps a class (torch.nn.modules.conv) or Python a function may move between versions: the
+    key names them by package. Dunder attributes that Python itself sets (``__firstlineno__`` in 3.13...) and
+    an installed module's own attributes are not read either."""
+    assert label(nn.Conv2d) == "Conv2d (torch)" and label(torch.randperm) == "randperm (torch)"
+    assert label(code_key) == "code_key (course_utils.fingerprint)"
+    cell = Cell()
+    cell.run("class Net(nn.Module):\n    def forward(self, x):\n        return x\n")
+    net = cell.namespace["Net"]
+    before = key_of(net).hashes
+    net.__firstlineno__ = 99                          # what Python 3.13 adds to every class
+    net.__static_attributes__ = ("x",)
+    assert key_of(net).hashes == before

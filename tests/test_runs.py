@@ -208,10 +208,17 @@ def test_the_training_code_is_part_of_the_key(monkeypatch):
 
 
 def test_a_module_attribute_that_repr_does_not_show_is_part_of_the_key(data):
-    plain, other = tiny(), tiny()
-    other[0].note = "changed"
+    """Of our own classes (an installed class's settings are in its repr, its other attributes vary with its
+    version); for every module, what trains (requires_grad)."""
+    from course_utils.models import baseline_cnn
+
+    plain, other = baseline_cnn(width=0.25), baseline_cnn(width=0.25)
+    other.note = "changed"
     assert repr(plain) == repr(other)
     assert run_key(plain, data.digest, FAST)[0]["module_state"] != run_key(other, data.digest, FAST)[0]["module_state"]
+    plain, other = tiny(), tiny()
+    other[0].note = "a torch module's own attribute: not read"
+    assert run_key(plain, data.digest, FAST)[0]["module_state"] == run_key(other, data.digest, FAST)[0]["module_state"]
     frozen = tiny()
     frozen[0].weight.requires_grad_(False)
     assert run_key(frozen, data.digest, FAST)[0]["module_state"] != run_key(plain, data.digest, FAST)[0]["module_state"]
