@@ -240,9 +240,9 @@ def installed(obj: Any) -> bool:
 def label(obj: Any) -> str:
     """How a key names a function or class: ``Fire (course_utils.layers.fire)``; installed code by its package
     only (``Conv2d (torch)``), since where a package keeps a name changes between its versions."""
-    name = getattr(obj, "__qualname__", getattr(obj, "__name__", type(obj).__name__))
-    module = _module_name(obj)
-    return f"{name} ({module.split('.')[0] if installed(obj) else module})"
+    if installed(obj):
+        return f"{getattr(obj, '__name__', type(obj).__name__)} ({_module_name(obj).split('.')[0]})"
+    return f"{getattr(obj, '__qualname__', getattr(obj, '__name__', type(obj).__name__))} ({_module_name(obj)})"
 
 
 # ---------------------------------------------------------------------------------------------
