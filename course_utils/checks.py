@@ -1,7 +1,8 @@
 """Argument checks shared by every public function and layer.
 
 Each check raises ``ValueError`` naming the argument, its value and the rule it breaks,
-e.g. ``groups=3 must divide in_channels=64``. Nothing is ever silently corrected.
+e.g. ``groups=3 must divide in_channels=64``. Nothing is ever silently corrected. The checks that only pass
+their argument through or raise are ``key_neutral``: editing them stales no stored run.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import math
 from numbers import Integral, Real
 
 import torch
+
+from .fingerprint import PASSES_VALUES_THROUGH, key_neutral
 
 
 def scalar(value: object) -> object:
@@ -19,11 +22,13 @@ def scalar(value: object) -> object:
     return value
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def is_int(value: object) -> bool:
     """True for Python and NumPy integers, False for bools, floats and strings."""
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def positive_int(name: str, value: object) -> int:
     """Return ``value`` as an int if it is an integer >= 1, else raise ``ValueError``."""
     value = scalar(value)
@@ -32,6 +37,7 @@ def positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def non_negative_int(name: str, value: object) -> int:
     """Return ``value`` as an int if it is an integer >= 0, else raise ``ValueError``."""
     value = scalar(value)
@@ -43,6 +49,7 @@ def non_negative_int(name: str, value: object) -> int:
 SEED_LIMIT = 2**64          # torch.manual_seed takes seeds below 2**64
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def seed(name: str, value: object) -> int:
     """Return ``value`` as an int if it is an integer in [0, 2**64), the seeds torch can take, else raise."""
     value = non_negative_int(name, value)
@@ -51,6 +58,7 @@ def seed(name: str, value: object) -> int:
     return value
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def positive_number(name: str, value: object) -> float:
     """Return ``value`` if it is a finite real number > 0, else raise ``ValueError`` (inf and nan too)."""
     value = scalar(value)
@@ -59,6 +67,7 @@ def positive_number(name: str, value: object) -> float:
     return value
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def fraction(name: str, value: object) -> float:
     """Return ``value`` if it is a real number in [0, 1], else raise ``ValueError``."""
     value = scalar(value)
@@ -67,6 +76,7 @@ def fraction(name: str, value: object) -> float:
     return value
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def odd_positive_int(name: str, value: object) -> int:
     """Return ``value`` if it is an odd integer >= 1, else raise ``ValueError``."""
     positive_int(name, value)
@@ -75,6 +85,7 @@ def odd_positive_int(name: str, value: object) -> int:
     return value
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def divides(name: str, value: int, of_name: str, of_value: int) -> None:
     """Raise ``ValueError`` unless ``value`` divides ``of_value``."""
     if of_value % value != 0:
@@ -89,6 +100,7 @@ def kernel_pair(name: str, value: object) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def boolean(name: str, value: object) -> bool:
     """Return ``value`` if it is ``True`` or ``False``; anything else (``"no"``, 0, None) raises ``ValueError``."""
     if not isinstance(value, bool):
@@ -96,6 +108,7 @@ def boolean(name: str, value: object) -> bool:
     return value
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def one_of(name: str, value: object, allowed: tuple) -> object:
     """Return ``value`` if it is one of ``allowed``, else raise ``ValueError`` listing them."""
     if value not in allowed:
@@ -103,6 +116,7 @@ def one_of(name: str, value: object, allowed: tuple) -> object:
     return value
 
 
+@key_neutral(PASSES_VALUES_THROUGH)
 def image_batch(x: object, channels: int) -> None:
     """Raise ``ValueError`` unless ``x`` is a floating-point tensor of shape (N, channels, H, W).
 

@@ -104,6 +104,12 @@ def changed_on_disk(function: types.FunctionType, imported: str) -> bool:
     return now != imported
 
 
+# The proofs of the key-neutral functions that training never calls (analytic costs, deployment forms) and of
+# the argument checks, which return their argument unchanged or raise.
+UNUSED_BY_TRAINING = "tests/test_fingerprint.py::test_code_marked_unused_by_training_is_never_called"
+PASSES_VALUES_THROUGH = "tests/test_validation.py::test_checks_pass_valid_values_through_unchanged"
+
+
 def key_neutral(proof: str) -> Callable[[Callable], Callable]:
     """Mark a function as unable to change any number: edits to it stale no stored run. ``proof`` names the
     test that shows its results equal, bit for bit, those of code the key does read (e.g. the compiled shift
@@ -542,5 +548,6 @@ def model_classes(model: torch.nn.Module) -> list[type]:
     return list(dict.fromkeys(type(m) for m in model.modules() if not installed(type(m))))
 
 
-__all__ = ["CodeKey", "code_key", "model_classes", "module_state", "key_neutral", "normalised_source", "installed", "label",
+__all__ = ["CodeKey", "code_key", "model_classes", "module_state", "key_neutral", "UNUSED_BY_TRAINING",
+           "PASSES_VALUES_THROUGH", "normalised_source", "installed", "label",
            "changed_on_disk", "IMPORTED_SOURCES"]

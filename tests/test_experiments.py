@@ -31,6 +31,8 @@ from course_utils.operators import OPERATORS, LayerShape, Operator, single_layer
 from course_utils.runs import MissingRunError, Store
 from course_utils.training import TrainConfig, reset_parameters, run_key
 
+pytestmark = pytest.mark.precision     # make test runs these under both precision paths
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = TrainConfig(epochs=1, progress=False, device="cpu")
 

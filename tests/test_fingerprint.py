@@ -199,3 +199,45 @@ def test_installed_code_is_named_by_its_package_so_another_version_keeps_the_key
     net.__firstlineno__ = 99                          # what Python 3.13 adds to every class
     net.__static_attributes__ = ("x",)
     assert key_of(net).hashes == before
+
+
+def _marked(proof: str) -> list[tuple[type | None, str, object]]:
+    """(class or None, name, function) of every function and method of course_utils marked with ``proof``."""
+    found = []
+    for module_info in pkgutil.walk_packages(course_utils.__path__, "course_utils."):
+        module = importlib.import_module(module_info.name)
+        for name, value in vars(module).items():
+            if getattr(value, "__module__", None) != module.__name__:
+                continue
+            if inspect.isclass(value):
+                found += [(value, attr, member) for attr, member in vars(value).items()
+                          if getattr(member, "__key_neutral__", None) == proof]
+            elif getattr(value, "__key_neutral__", None) == proof:
+                found.append((None, name, value))
+    return found
+
+
+def test_code_marked_unused_by_training_is_never_called(monkeypatch):
+    """The proof behind ``UNUSED_BY_TRAINING``: with every function so marked (analytic costs, deployment forms)
+    made to raise, every kind of committed run trains, hooks and final measure included."""
+    from course_utils import TrainConfig, load_cifar10, train
+    from course_utils.experiments import catalog
+
+    marked = _marked(fingerprint.UNUSED_BY_TRAINING)
+    assert {f"{cls.__name__}.{name}" for cls, name, _ in marked if cls} >= {
+        "Fire.cost", "ShiftAttentionConv2d.to_shift", "ShiftAttentionConv2d.memory_words", "Shift2d.cost"}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("training called code marked unused by training")
+
+    for cls, name, _ in marked:
+        if cls is not None:
+            monkeypatch.setattr(cls, name, refuse)
+    data = load_cifar10().subset(train=256, test=64)
+    specs = [catalog.family_specs("lab", variants=[variant], seeds=(0,))[0] for variant in catalog.LAB]
+    specs += [catalog.spec("nb06_sal_frozen"), catalog.spec("nb06_sal_shared"), catalog.spec("nb03_squeezenet_cifar")]
+    for spec in specs:
+        model = spec.build()
+        result = train(model, data, TrainConfig(epochs=1, batch_size=128, progress=False, precision="fp32"),
+                       hooks=spec.hooks())
+        assert len(result.history) == 1, spec.name

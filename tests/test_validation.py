@@ -1,10 +1,13 @@
 """Impossible arguments raise ValueError naming the argument, its value and the rule."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from course_utils import cost
+from course_utils import checks, cost
 from course_utils.layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire,
                                  InvertedResidual, Shift2d, ShiftAttentionConv2d, ShiftConv2d)
 
@@ -141,3 +144,35 @@ def test_shift_attention_temperature_must_be_finite():
         ShiftAttentionConv2d(4, 4, 3, 1, True)      # shared is keyword-only
     with pytest.raises(ValueError, match="bias='no'"):
         ShiftAttentionConv2d(4, 4, bias="no")
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks pass a valid value through unchanged (the proof behind their key_neutral mark)
+# ---------------------------------------------------------------------------------------------
+_integers = st.one_of(st.integers(1, 2**40), st.integers(1, 2**40).map(np.int64), st.integers(1, 2**31 - 1).map(np.int32),
+                      st.integers(1, 2**40).map(torch.tensor))
+_reals = st.one_of(st.floats(1e-9, 1e9), st.floats(1e-9, 1e9).map(np.float32), st.integers(1, 10**6),
+                   st.floats(1e-9, 1e9).map(lambda v: torch.tensor(v, dtype=torch.float64)))
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+@settings(max_examples=200, deadline=None)
+@given(count=_integers, real=_reals, share=st.floats(0, 1), odd=st.integers(0, 100).map(lambda v: 2 * v + 1),
+       flag=st.booleans(), seed=st.integers(0, 2**64 - 1))
+def test_checks_pass_valid_values_through_unchanged(count, real, share, odd, flag, seed):
+    """Each check that is ``key_neutral`` returns the value it is given (as the same number) or raises: it can
+    stop a run, never change one."""
+    assert checks.positive_int("n", count) == _plain(count)
+    assert checks.non_negative_int("n", count) == _plain(count)
+    assert checks.seed("seed", seed) == seed
+    assert checks.positive_number("x", real) == _plain(real)
+    assert checks.fraction("p", share) == share
+    assert checks.odd_positive_int("k", odd) == odd
+    assert checks.boolean("flag", flag) is flag
+    assert checks.one_of("name", "b", ("a", "b")) == "b"
+    assert checks.is_int(count) is not isinstance(count, torch.Tensor)
+    assert checks.divides("groups", 1, "channels", _plain(count)) is None
+    assert checks.image_batch(torch.zeros(1, 3, 2, 2), 3) is None

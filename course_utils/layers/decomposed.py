@@ -7,6 +7,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, conv_output_size, decomposed_conv_cost
+from ..fingerprint import UNUSED_BY_TRAINING, key_neutral
 
 
 class DecomposedConv2d(nn.Module):
@@ -39,6 +40,7 @@ class DecomposedConv2d(nn.Module):
         checks.image_batch(x, self.in_channels)
         return self.horizontal(self.vertical(x))
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params and MACs for one (C_in, H, W) input."""
         k, l = self.kernel_size

@@ -6,6 +6,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, conv_output_size, depthwise_conv_cost, depthwise_separable_cost
+from ..fingerprint import UNUSED_BY_TRAINING, key_neutral
 
 
 class DepthwiseConv2d(nn.Conv2d):
@@ -33,6 +34,7 @@ class DepthwiseConv2d(nn.Conv2d):
         checks.image_batch(x, self.in_channels)
         return super().forward(x)
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params and MACs for one (C_in, H, W) input."""
         k = self.kernel_size[0]
@@ -64,6 +66,7 @@ class DepthwiseSeparableConv2d(nn.Module):
         x = self.relu(self.bn1(self.depthwise(x)))
         return self.relu(self.bn2(self.pointwise(x)))
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params (BatchNorm included) and MACs for one (C_in, H, W) input."""
         dw = self.depthwise

@@ -6,6 +6,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, fire_cost
+from ..fingerprint import UNUSED_BY_TRAINING, key_neutral
 
 
 class Fire(nn.Module):
@@ -41,6 +42,7 @@ class Fire(nn.Module):
         return torch.cat([self.expand1x1_activation(self.expand1x1(s)),
                           self.expand3x3_activation(self.expand3x3(s))], dim=1)
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params and MACs for one (C_in, H, W) input (spatial size is kept)."""
         h, w = input_hw

@@ -6,6 +6,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, expanded_channels, inverted_residual_cost
+from ..fingerprint import UNUSED_BY_TRAINING, key_neutral
 from .conv_bn import conv_bn_act
 
 
@@ -42,6 +43,7 @@ class InvertedResidual(nn.Module):
         checks.image_batch(x, self.in_channels)
         return x + self.conv(x) if self.use_residual else self.conv(x)
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params (BatchNorm included) and MACs for one (C_in, H, W) input."""
         h, w = input_hw

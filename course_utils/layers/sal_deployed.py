@@ -37,6 +37,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, conv_output_size, count
+from ..fingerprint import UNUSED_BY_TRAINING, key_neutral
 from .shift_attention import ChannelShift, ShiftAttentionConv2d, ShiftedPointwise, _tap_offset
 
 FORMS = ("auto", "gathered", "conv")
@@ -160,6 +161,7 @@ class GatheredShiftPointwise(nn.Module):
         out = (parts[0] if len(parts) == 1 else torch.cat(parts)).view(n, self.out_channels, h_out, w_out)
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Paper accounting, as ``ShiftedPointwise.cost``: C_in·C_out weights (+ C_out biases), each used
         once per output position (C_in·C_out·H_out·W_out MACs needed; :func:`macs_executed` is T× that)."""

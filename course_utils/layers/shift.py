@@ -28,6 +28,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, conv_output_size, shift_conv_cost
+from ..fingerprint import UNUSED_BY_TRAINING, key_neutral
 from . import shift_native
 
 Groups = tuple[tuple[int, int, int, int], ...]
@@ -190,6 +191,7 @@ class Shift2d(nn.Module):
             table[start:end] = torch.tensor([dy, dx])
         return table
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         return Cost(params=0, macs=0)
 
@@ -216,6 +218,7 @@ class ShiftConv2d(nn.Module):
         checks.image_batch(x, self.shift.channels)
         return self.pointwise(self.shift(x))
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Analytic params and MACs for one (C_in, H, W) input."""
         h_out, w_out = (conv_output_size(size, 1, self.stride) for size in input_hw)

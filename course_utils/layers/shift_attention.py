@@ -31,6 +31,7 @@ from torch import nn
 
 from .. import checks
 from ..cost import Cost, conv2d_cost, conv_output_size
+from ..fingerprint import UNUSED_BY_TRAINING, key_neutral
 from .shift import shift_channels
 
 INITIAL_TEMPERATURE = 20.0
@@ -124,6 +125,7 @@ class ShiftAttentionConv2d(nn.Module):
         self.hardened.fill_(True)
         return self
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def to_shift(self) -> nn.Module:
         """The hardened layer rebuilt from shifts and 1×1 convolutions (no k×k convolution):
         unshared → :class:`ShiftedPointwise`; shared → :class:`ChannelShift` then one 1×1 conv."""
@@ -146,6 +148,7 @@ class ShiftAttentionConv2d(nn.Module):
         return ShiftedPointwise(kept, taps, k, self.stride, bias)
 
     # --- cost -------------------------------------------------------------------------------
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """While training: a dense k×k conv (params also count the attention logits)."""
         h_out, w_out = (conv_output_size(size, self.kernel_size, self.stride, self.kernel_size // 2)
@@ -155,6 +158,7 @@ class ShiftAttentionConv2d(nn.Module):
                             bias=self.bias is not None)
         return Cost(params=dense.params + self.attention.numel(), macs=dense.macs)
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def memory_words(self) -> float:
         """Hardened memory in 32-bit words (paper): weights + ⌈log2 k²⌉-bit indices (+ bias)."""
         bias = 0 if self.bias is None else self.out_channels
@@ -220,6 +224,7 @@ class ShiftedPointwise(nn.Module):
             out = out + self.bias.view(1, -1, 1, 1)
         return out
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         """Paper accounting: C_in·C_out weights, each used once per output position."""
         h_out, w_out = (conv_output_size(size, 1, self.stride) for size in input_hw)
@@ -251,5 +256,6 @@ class ChannelShift(nn.Module):
         checks.image_batch(x, len(self.order))
         return shift_channels(x.index_select(1, self.order), self.groups)
 
+    @key_neutral(UNUSED_BY_TRAINING)
     def cost(self, input_hw: tuple[int, int]) -> Cost:
         return Cost(params=0, macs=0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from driver import CHROMIUM_ARGS, LabServer, find_chromium, make_root
+from driver import CHROMIUM_ARGS, PRESENTER, SCREEN, LabServer, find_chromium, make_root, presenter_overrides
 
 
 def _in_ci() -> bool:
@@ -55,6 +55,32 @@ def browser(chromium_path: str):
 def page(browser):
     """A fresh browser context (fresh profile: no cookies, no storage) per test."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def presenter_lab(chromium_path):
+    """A second private server, with `make present`'s overrides, user settings, CSS and environment."""
+    with tempfile.TemporaryDirectory(prefix="browser-present-") as tmp:
+        server = LabServer(root=make_root(Path(tmp)), home=Path(tmp) / "home", overrides=presenter_overrides(),
+                           env={"COURSE_PRESENTER": "1"}, user_settings=PRESENTER / "user-settings",
+                           custom_css=PRESENTER / "custom" / "custom.css")
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def screen(browser):
+    """A fresh browser context with a 1280x720 viewport."""
+    context = browser.new_context(viewport=SCREEN)
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:

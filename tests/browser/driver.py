@@ -233,6 +233,7 @@ class Report:
     sliders: int = 0
     widgets: int = 0
     screenshot: Path | None = None
+    projected: tuple[dict, dict] | None = None      # measure() before and after F8 (with projector=True)
 
 
 def open_notebook(page, lab: LabServer, relpath: str, timeout_ms: int = 60_000) -> str:
@@ -337,24 +338,131 @@ def full_screenshot(page, panel: str, path: Path) -> Path:
     return path
 
 
+# ---------------------------------------------------------------------------------------------
+# The projector: `make present`'s settings on a 1280x720 screen
+# ---------------------------------------------------------------------------------------------
+PRESENTER = REPO / "presenter"
+SCREEN = {"width": 1280, "height": 720}  # a common projector resolution, and the smallest we support
+LINE_CHARACTERS = 80  # the longest code line the notebooks use
+
+
+def presenter_overrides() -> dict:
+    """`make present`'s settings overrides, plus the test server's: no autosave (the notebooks are
+    copies anyway) and every cell attached to the page, so that every figure can be measured."""
+    overrides = json.loads((PRESENTER / "overrides.json").read_text(encoding="utf-8"))
+    for plugin, settings in TEST_OVERRIDES.items():
+        if plugin != "@jupyterlab/apputils-extension:notification":  # make present's own settings win
+            overrides[plugin] = {**overrides.get(plugin, {}), **settings}
+    return overrides
+
+
+# Everything the checks need, measured in the page: font sizes, prompts whose text is cut off, how many
+# characters a code line can show, the notebook's visible height, and per output area the height of its
+# figures (img, canvas) and of the block from its first slider to its last figure.
+JS_MEASURE = """(panel) => {
+  const root = document.querySelector(panel);
+  const px = (el) => el ? parseFloat(getComputedStyle(el).fontSize) : null;
+  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const out = {markdown_px: px(root.querySelector('.jp-RenderedMarkdown p')),
+               code_px: px(root.querySelector('.jp-CodeCell .cm-content')),
+               cut_prompts: [], line_characters: null, figures: []};
+  for (const prompt of root.querySelectorAll('.jp-InputPrompt, .jp-OutputPrompt')) {
+    const text = prompt.textContent.trim();
+    if (text && prompt.scrollWidth > prompt.clientWidth + 1) out.cut_prompts.push(text);
+  }
+  const line = root.querySelector('.jp-CodeCell .cm-line');
+  const scroller = line && line.closest('.cm-scroller');
+  if (line) {
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = getComputedStyle(line).font;
+    const charWidth = ctx.measureText('x'.repeat(100)).width / 100;
+    const content = scroller.querySelector('.cm-content'), gutters = scroller.querySelector('.cm-gutters');
+    const cs = getComputedStyle(content), ls = getComputedStyle(line);
+    const room = scroller.clientWidth - (gutters ? gutters.offsetWidth : 0)
+      - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - parseFloat(ls.paddingLeft) - parseFloat(ls.paddingRight);
+    out.line_characters = Math.floor(room / charWidth);
+  }
+  const outer = root.querySelector('.jp-WindowedPanel-outer');
+  out.visible_px = outer ? outer.clientHeight : window.innerHeight;
+  const cells = Array.from(root.querySelectorAll('.jp-Notebook .jp-Cell'));
+  cells.forEach((cell, index) => {
+    const area = cell.querySelector('.jp-OutputArea');
+    if (!area) return;
+    const figures = Array.from(area.querySelectorAll('img, canvas')).filter(visible);
+    if (!figures.length) return;
+    const sliders = Array.from(area.querySelectorAll('.widget-slider')).filter(visible);
+    const boxes = [...figures, ...sliders].map(el => el.getBoundingClientRect());
+    const block = Math.max(...boxes.map(b => b.bottom)) - Math.min(...boxes.map(b => b.top));
+    out.figures.push({cell: index, sliders: sliders.length,
+                      heights: figures.map(el => Math.round(el.getBoundingClientRect().height)),
+                      block: Math.round(sliders.length ? block : 0)});
+  });
+  return out; }"""
+
+
+def measure(page, panel: str) -> dict:
+    page.wait_for_function("(panel) => Array.from(document.querySelectorAll(panel + ' .jp-OutputArea img'))"
+                           ".every(img => img.complete)", arg=panel, timeout=15_000)
+    return page.evaluate(JS_MEASURE, panel)
+
+
+def fit_problems(shown: dict, where: str) -> list[str]:
+    """What a 1280x720 screen cannot show: cut execution counts, short code lines, tall figures."""
+    problems = [f"{where}: execution count cut off: {text!r}" for text in shown["cut_prompts"]]
+    if shown["line_characters"] is not None and shown["line_characters"] < LINE_CHARACTERS:
+        problems.append(f"{where}: a code cell shows {shown['line_characters']} characters a line, "
+                        f"fewer than {LINE_CHARACTERS}")
+    visible = shown["visible_px"]
+    for figure in shown["figures"]:
+        tallest = max(figure["heights"])
+        if tallest > visible:
+            problems.append(f"{where}: cell {figure['cell']}: a figure {tallest} px tall does not fit the "
+                            f"{visible} px the notebook shows")
+        elif figure["block"] > visible:
+            problems.append(f"{where}: cell {figure['cell']}: figure and its {figure['sliders']} slider(s) "
+                            f"span {figure['block']} px, more than the {visible} px the notebook shows")
+    return problems
+
+
+def press_f8(page, panel: str) -> None:
+    page.locator(f"{panel} .jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.keyboard.press("F8")
+    page.wait_for_function("() => window.jupyterapp.shell.presentationMode", timeout=10_000)
+    page.wait_for_timeout(800)  # let the larger fonts re-lay out the notebook
+
+
+
+
 def check_notebook(page, lab: LabServer, relpath: str, screenshot: Path | None = None,
-                   move_sliders: bool = True) -> Report:
-    """Open, run all, and check one notebook; return every problem found (empty list = fine)."""
+                   move_sliders: bool = True, projector: bool = False) -> Report:
+    """Open, run all, and check one notebook; return every problem found (empty list = fine). With
+    ``projector`` (a presenter server, a 1280x720 page), also what the screen shows before and after F8:
+    whole execution counts, 80-character code lines, every figure with its sliders on screen, and text
+    that F8 makes larger; sliders are then moved in presentation mode."""
     start = time.monotonic()
     problems: list[str] = []
     panel = open_notebook(page, lab, relpath)
+    projected = None
     try:
         problems += _run_and_check(page, panel)
         shot = full_screenshot(page, panel, screenshot) if screenshot else None
         n_views = len(wait_widgets(page, timeout_s=0))
         n_sliders = 0
         finished = not (problems and problems[0].startswith("run-all did not finish"))
+        if projector and finished:
+            before = measure(page, panel)
+            press_f8(page, panel)
+            after = measure(page, panel)
+            projected = (before, after)
+            problems += fit_problems(before, "presenter fonts") + fit_problems(after, "after F8")
+            problems += [f"F8 does not enlarge the {what[:-3]} text: {before[what]} px -> {after[what]} px"
+                         for what in ("markdown_px", "code_px") if not after[what] > before[what]]
         if move_sliders and finished:
             n_sliders, slider_problems = drive_sliders(page, panel)
             problems += slider_problems
     finally:
         shutdown_kernel(page)
-    return Report(relpath, problems, time.monotonic() - start, n_sliders, n_views, shot)
+    return Report(relpath, problems, time.monotonic() - start, n_sliders, n_views, shot, projected)
 
 
 def _run_and_check(page, panel: str) -> list[str]:
