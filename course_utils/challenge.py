@@ -30,7 +30,8 @@ FULL_PRECISION_BITS = 32
 
 
 def _count(name: str, value: object) -> float:
-    """A parameter or MAC count: a real number ≥ 0 (not a bool)."""
+    """A parameter or MAC count: a real number ≥ 0 (not a bool; a NumPy number or a 0-d tensor is fine)."""
+    value = checks.scalar(value)
     if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0 or value == float("inf"):
         raise ValueError(f"{name}={value!r} must be a finite non-negative number (a count of {name})")
     return float(value)
@@ -38,6 +39,7 @@ def _count(name: str, value: object) -> float:
 
 def _bits(name: str, value: object) -> int:
     """A bit width: an integer between 1 and 32."""
+    value = checks.scalar(value)
     if isinstance(value, bool) or not isinstance(value, Integral) or not 1 <= value <= FULL_PRECISION_BITS:
         raise ValueError(f"{name}={value!r} must be an integer number of bits between 1 and {FULL_PRECISION_BITS}")
     return int(value)
@@ -46,8 +48,7 @@ def _bits(name: str, value: object) -> int:
 def _validate(params: object, macs: object, p_s: object, p_u: object, q_w: object,
               q_a: object) -> tuple[float, float, float, float, int, int]:
     w, f = _count("params", params), _count("macs", macs)
-    checks.fraction("p_s", p_s)
-    checks.fraction("p_u", p_u)
+    p_s, p_u = checks.fraction("p_s", p_s), checks.fraction("p_u", p_u)
     if p_s + p_u > 1:
         raise ValueError(f"p_s + p_u = {p_s} + {p_u} = {p_s + p_u:g} must not exceed 1 "
                          "(at most every weight can be pruned)")
@@ -121,7 +122,12 @@ class ScoreExplorer:
             raise ValueError(f"models={models!r} must be a non-empty mapping name -> Cost or (params, macs)")
         self.models: dict[str, tuple[float, float]] = {}
         for name, cost in models.items():
-            params, macs = (cost.params, cost.macs) if isinstance(cost, Cost) else cost
+            if isinstance(cost, Cost):
+                params, macs = cost.params, cost.macs
+            elif isinstance(cost, (tuple, list)) and len(cost) == 2:
+                params, macs = cost
+            else:
+                raise ValueError(f"models[{name!r}]={cost!r} must be a Cost or a (params, macs) pair")
             self.models[str(name)] = (_count("params", params), _count("macs", macs))
         model = model if model is not None else next(iter(self.models))
         if model not in self.models:

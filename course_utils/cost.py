@@ -88,17 +88,22 @@ def count(model: nn.Module, input_size: Sequence[int]) -> Cost:
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model={type(model).__name__} must be a torch.nn.Module")
-    if len(input_size) < 1 or not all(isinstance(s, int) and s >= 1 for s in input_size):
-        raise ValueError(f"input_size={tuple(input_size)!r} must be a tuple of positive integers, e.g. (1, 3, 32, 32)")
+    if (not isinstance(input_size, (tuple, list, torch.Size)) or not input_size
+            or not all(checks.is_int(s) and s >= 1 for s in input_size)):
+        raise ValueError(f"input_size={input_size!r} must be a tuple of positive integers with the batch "
+                         "dimension first, e.g. (1, 3, 32, 32)")
     params = sum(p.numel() for p in model.parameters())
     first = next(model.parameters(), None)
-    x = torch.zeros(tuple(input_size), device=first.device if first is not None else "cpu",
+    x = torch.zeros(tuple(int(s) for s in input_size), device=first.device if first is not None else "cpu",
                     dtype=first.dtype if first is not None else torch.float32)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as error:
+        raise ValueError(f"model does not take an input of size input_size={tuple(input_size)}: "
+                         f"{type(error).__name__}: {error}") from error
     finally:
         model.train(was_training)
     return Cost(params=params, macs=counter.get_total_flops() // 2)
@@ -218,6 +223,10 @@ def fire_cost(c_in: int, *, squeeze: int, expand1x1: int, expand3x3: int, h_out:
     MACs per position = C_in·s + s·e1 + k·l·s·e3        (k×l = 3×3 in SqueezeNet)
     params            = MACs per position (+ s + e1 + e3 biases with ``bias``, as in SqueezeNet)
     """
+    for name, value in (("c_in", c_in), ("squeeze", squeeze), ("expand1x1", expand1x1), ("expand3x3", expand3x3),
+                        ("h_out", h_out), ("w_out", w_out)):
+        checks.positive_int(name, value)
+    checks.boolean("bias", bias)
     k, l = checks.kernel_pair("kernel_size", kernel_size)
     for size in (k, l):
         checks.odd_positive_int("kernel_size", size)    # padding k//2 keeps H×W only for odd kernels
@@ -247,7 +256,8 @@ def inverted_residual_cost(c_in: int, c_out: int, *, h_in: int, w_in: int, strid
     params = the same terms without H·W (+ 2 BatchNorm parameters per channel of each conv output
     with ``batchnorm``, as in the real block).
     """
-    checks.positive_int("stride", stride)
+    for name, value in (("c_in", c_in), ("c_out", c_out), ("h_in", h_in), ("w_in", w_in), ("stride", stride)):
+        checks.positive_int(name, value)
     checks.boolean("batchnorm", batchnorm)
     k, l = checks.kernel_pair("kernel_size", kernel_size)
     hidden = expanded_channels(c_in, expand_ratio)

@@ -13,13 +13,16 @@ normalisation (:func:`normalize`) run batched on the training device, never per 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import functools
 import hashlib
 import io
 import math
 import os
+import socket
+import tempfile
+import urllib.error
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -45,7 +48,9 @@ KNOWN_DIGESTS = {
     "cifar10-train5k-test10k-jpeg.npz": "6175534087a638ec",
     "cifar10-jpeg.npz": "d57b9ff1911046da",
 }
-# Arrays every .npz copy must hold (see data/README.md); index_train / index_test are optional.
+# Arrays every .npz copy must hold (see data/README.md); index_train / index_test are optional, and so are
+# train_crc32 / test_crc32 (one CRC-32 of each image's JPEG bytes: an image corrupted inside the file, which
+# may decode without error, is then refused by its index).
 NPZ_KEYS = ("train_jpeg", "train_offsets", "y_train", "test_jpeg", "test_offsets", "y_test", "class_names")
 # Per-channel mean and std of the CIFAR-10 training set (the course's labs use the same values).
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -203,6 +208,16 @@ def _check_split(path: Path, arrays: dict[str, np.ndarray], split: str) -> None:
     if index_key in arrays and (arrays[index_key].ndim != 1 or len(arrays[index_key]) != n_images):
         raise ValueError(f"{path}: {index_key} has shape {arrays[index_key].shape} but must hold one position per "
                          f"image ({n_images:,}); {fix}")
+    crc_key = f"{split}_crc32"
+    if crc_key in arrays:
+        crcs = arrays[crc_key]
+        if crcs.dtype.kind not in "iu" or crcs.shape != (n_images,):
+            raise ValueError(f"{path}: {crc_key} has dtype {crcs.dtype} and shape {crcs.shape}; it must hold one "
+                             f"CRC-32 per image ({n_images:,}); {fix}")
+        for i, (start, end) in enumerate(zip(offsets[:-1], offsets[1:])):
+            if zlib.crc32(jpeg[start:end]) != int(crcs[i]):
+                raise ValueError(f"{path}: {split} image {i} is corrupt: its JPEG bytes do not match the CRC-32 "
+                                 f"stored for it in {crc_key}; {fix}")
 
 
 def check_npz_layout(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
@@ -298,9 +313,13 @@ def _download_root(root: str | Path) -> Path:
     if not existing.is_dir():
         raise ValueError(f"root={str(root)!r} cannot be created: {existing} is a file, not a folder. "
                          "Pass a folder for the download, e.g. root='~/data/cifar10'.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"root={str(root)!r} is not writable (no write permission on {existing}), so CIFAR-10 "
-                         "cannot be downloaded there. Pass a folder you can write to, e.g. root='~/data/cifar10'.")
+    try:                                       # try it: permissions alone do not tell (root, read-only mounts)
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"root={str(root)!r} is not writable ({error.strerror or error}), so CIFAR-10 cannot be "
+                         "downloaded there. Pass a folder you can write to, e.g. root='~/data/cifar10'.") from None
     return folder
 
 
@@ -342,14 +361,16 @@ def load_cifar10(path: str | Path | None = None, *, download: bool = False, root
         folder = _download_root(DEFAULT_DOWNLOAD_ROOT if root is None else root)
         try:
             return _load_torchvision(folder)
-        except (OSError, RuntimeError) as error:  # URLError is an OSError; torchvision raises RuntimeError
-            if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS,
-                                                              errno.ENOSPC, errno.ENOTDIR):
-                raise OSError(error.errno, f"could not write the CIFAR-10 download into root={str(folder)!r} "
-                              f"({error.strerror}); pass a folder you can write to, e.g. root='~/data/cifar10'",
-                              error.filename) from error
-            print(f"CIFAR-10 download failed ({type(error).__name__}: {error}; no network?); "
-                  f"using the bundled data/{BUNDLED_FILE} instead.")
+        except (urllib.error.URLError, ConnectionError, TimeoutError, socket.gaierror) as error:
+            bundled = load_npz(DATA_DIR / BUNDLED_FILE, sha256)
+            print(f"CIFAR-10 could not be downloaded: the network is unreachable ({error}). Using the bundled "
+                  f"data/{BUNDLED_FILE} instead: {len(bundled.train_labels):,} training and "
+                  f"{len(bundled.test_labels):,} test images.")
+            return bundled
+        except OSError as error:
+            raise OSError(error.errno, f"could not write the CIFAR-10 download into root={str(folder)!r} "
+                          f"({error.strerror or error}); pass a folder you can write to, e.g. root='~/data/cifar10'",
+                          error.filename) from error
     return load_npz(DATA_DIR / BUNDLED_FILE, sha256)
 
 

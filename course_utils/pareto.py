@@ -16,20 +16,33 @@ import math
 from collections.abc import Hashable, Sequence
 from numbers import Real
 
+from . import checks
 
-def _check_models(costs: Sequence[float], accuracies: Sequence[float]) -> None:
+
+def _numbers(name: str, values: object) -> list[float]:
+    """``values`` as a list of finite floats (NumPy numbers and 0-d tensors are fine), or a ValueError."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise ValueError(f"{name}={values!r} must be a sequence of numbers")
+    numbers = []
+    for i, value in enumerate(values):
+        value = checks.scalar(value)
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            raise ValueError(f"{name}[{i}]={value!r} must be a finite number")
+        numbers.append(float(value))
+    return numbers
+
+
+def _check_models(costs: Sequence[float], accuracies: Sequence[float]) -> tuple[list[float], list[float]]:
+    costs, accuracies = _numbers("costs", costs), _numbers("accuracies", accuracies)
     if len(costs) != len(accuracies):
         raise ValueError(f"costs has {len(costs)} values and accuracies {len(accuracies)}: they must match")
-    for name, values in (("costs", costs), ("accuracies", accuracies)):
-        for i, value in enumerate(values):
-            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-                raise ValueError(f"{name}[{i}]={value!r} must be a finite number")
+    return costs, accuracies
 
 
 def pareto_front(costs: Sequence[float], accuracies: Sequence[float]) -> list[int]:
     """Indices of the non-dominated models (lower cost and higher accuracy are better),
     sorted by increasing cost. Exact ties (same cost and accuracy) are all kept."""
-    _check_models(costs, accuracies)
+    costs, accuracies = _check_models(costs, accuracies)
     # Sort by cost, then by accuracy (best first): a model is on the front iff it is more accurate
     # than every cheaper model seen so far (or ties the best one exactly at the same cost).
     order = sorted(range(len(costs)), key=lambda i: (costs[i], -accuracies[i]))
@@ -58,9 +71,10 @@ def best_under_budget(costs: Sequence[float], accuracies: Sequence[float], group
         winner = argmax { acc_i : cost_i ≤ budget },
         runner-up = argmax { acc_j : cost_j ≤ budget, group_j ≠ group_winner }
     """
-    _check_models(costs, accuracies)
+    costs, accuracies = _check_models(costs, accuracies)
     if len(groups) != len(costs):
         raise ValueError(f"groups has {len(groups)} values and costs {len(costs)}: they must match")
+    budget = checks.scalar(budget)
     if isinstance(budget, bool) or not isinstance(budget, Real) or math.isnan(budget):
         raise ValueError(f"budget={budget!r} must be a number (a cost; inf allows every model)")
     fits = sorted((i for i in range(len(costs)) if costs[i] <= budget),

@@ -16,12 +16,13 @@ Measuring never depends on the path: ``course_utils.training.evaluate`` always r
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from . import switches
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -42,12 +43,8 @@ def has_grouped_conv(model: nn.Module) -> bool:
 
 def precision_from_environment() -> str:
     """``COURSE_PRECISION`` (any case, surrounding spaces ignored; unset or empty = ``"auto"``); anything
-    but auto, fp32 or bf16 is a ValueError."""
-    raw = os.environ.get("COURSE_PRECISION", "")
-    value = raw.strip().lower() or "auto"
-    if value not in PRECISIONS:
-        raise ValueError(f"COURSE_PRECISION={raw!r} must be auto, fp32 or bf16 (unset or empty means auto)")
-    return value
+    but auto, fp32 or bf16 is a ValueError (``course_utils.switches``)."""
+    return switches.choice("COURSE_PRECISION", PRECISIONS, default="auto")
 
 
 def resolve_precision(precision: str | None) -> str:

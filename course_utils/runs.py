@@ -17,7 +17,7 @@ is found again, by its key, without training.
   made by the scripts in ``benchmarks/``. A live run is saved to ``LOCAL_RESULTS_DIR``
   (``data/local-results/``, git-ignored) unless ``COURSE_RESULTS=committed`` (the scripts). ``train`` looks in
   the committed store first, then the local one; :func:`load` reads one run and never trains.
-- **Environment.** ``COURSE_RETRAIN`` (1/0, true/false, yes/no, any case; empty = no) makes every ``train``
+- **Environment** (``course_utils.switches``). ``COURSE_RETRAIN`` (yes/no; default no) makes every ``train``
   call train live; ``COURSE_RESULTS`` is ``local`` (default) or ``committed``.
 """
 from __future__ import annotations
@@ -40,6 +40,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import switches
 from .provenance import REPO_ROOT
 
 COMMITTED_RESULTS_DIR = REPO_ROOT / "data" / "results"
@@ -47,9 +48,6 @@ LOCAL_RESULTS_DIR = REPO_ROOT / "data" / "local-results"
 # Weights are stored as float16 up to this size: every course model fits (the largest, notebook 06's SAL
 # ResNet-20 at width 1, is 1.1 MB). A larger model is stored without weights.
 MAX_WEIGHTS_BYTES = 4_000_000
-
-_TRUE, _FALSE = ("1", "true", "yes"), ("", "0", "false", "no")
-
 
 class StoredRunError(ValueError):
     """A stored run's file exists but cannot be used (truncated, corrupt, a field missing...)."""
@@ -105,30 +103,16 @@ class TrainResult:
 # Where runs are kept
 # ---------------------------------------------------------------------------------------------
 def retrain_requested() -> bool:
-    """True when the environment variable ``COURSE_RETRAIN`` asks every ``train`` call to train live.
-
-    Accepts 1/0, true/false, yes/no in any case (unset or empty = no); anything else is a ValueError."""
-    raw = os.environ.get("COURSE_RETRAIN", "")
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"COURSE_RETRAIN={raw!r} must be 1/0, true/false or yes/no (any case); "
-                     "unset or empty means no")
+    """True when the environment variable ``COURSE_RETRAIN`` (yes/no, ``course_utils.switches``) asks every
+    ``train`` call to train live."""
+    return switches.flag("COURSE_RETRAIN", default=False)
 
 
 def write_store() -> Path:
     """The folder a run trained without an explicit store folder is saved to: ``LOCAL_RESULTS_DIR``,
-    or ``COMMITTED_RESULTS_DIR`` when ``COURSE_RESULTS=committed``."""
-    raw = os.environ.get("COURSE_RESULTS", "")
-    value = raw.strip().lower()
-    if value in ("", "local"):
-        return LOCAL_RESULTS_DIR
-    if value == "committed":
-        return COMMITTED_RESULTS_DIR
-    raise ValueError(f"COURSE_RESULTS={raw!r} must be 'local' (the default: data/local-results/) or "
-                     "'committed' (data/results/, for the scripts that make the committed runs)")
+    or ``COMMITTED_RESULTS_DIR`` when ``COURSE_RESULTS=committed`` (the scripts that make committed runs)."""
+    chosen = switches.choice("COURSE_RESULTS", ("local", "committed"), default="local")
+    return COMMITTED_RESULTS_DIR if chosen == "committed" else LOCAL_RESULTS_DIR
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,13 @@
 """Figure style for the notebooks: large, readable defaults, and a larger one for a projector.
 
-Every notebook calls ``apply()`` once at the top. An instructor calls ``presenter()`` (or sets the
-environment variable ``COURSE_PRESENTER=1``, which ``make present`` does) to make every later figure
-bigger still. Both only set matplotlib's ``rcParams``, so calling them again changes nothing more.
+Every notebook calls ``apply()`` once at the top. An instructor calls ``presenter()`` (or sets the yes/no
+environment variable ``COURSE_PRESENTER=1``, as ``make present`` does) to make every later figure bigger still. Both only set matplotlib's ``rcParams``, so calling them again changes nothing more.
 """
 from __future__ import annotations
 
-import os
-
 import matplotlib as mpl
+
+from . import switches
 
 # Readable on a laptop screen and in a lecture hall's back row.
 DEFAULT: dict[str, object] = {
@@ -56,7 +55,7 @@ def apply() -> dict[str, object]:
     If the environment variable ``COURSE_PRESENTER`` is ``1`` (``make present`` sets it), the
     presenter style is applied instead. Idempotent: calling it twice gives the same rcParams.
     """
-    if os.environ.get("COURSE_PRESENTER", "") == "1":
+    if switches.flag("COURSE_PRESENTER", default=False):
         return presenter()
     mpl.rcParams.update(DEFAULT)
     return dict(DEFAULT)

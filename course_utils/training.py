@@ -490,6 +490,29 @@ def _check_arguments(model: object, data: object, config: object, name: object, 
         raise ValueError(f"batch_size={config.batch_size} must not exceed the {len(data.train_labels)} training images")
 
 
+def _check_model_takes_cifar10(model: nn.Module) -> None:
+    """Raise ``ValueError`` unless ``model`` has float32 weights and maps a batch of CIFAR-10 images
+    (N, 3, 32, 32) to (N, 10) logits (tried on two blank images, in eval mode, without gradients)."""
+    low = sorted({str(p.dtype) for p in model.parameters() if p.is_floating_point() and p.dtype != torch.float32})
+    if low:
+        raise ValueError(f"model has {', '.join(low)} parameters: train() trains float32 weights (autocast "
+                         "does the rest), so call model.float() first")
+    device = next(model.parameters(), torch.empty(0)).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(2, 3, 32, 32, device=device))
+    except Exception as error:  # noqa: BLE001  (whatever the model raises: the message shows it)
+        raise ValueError(f"model does not take a batch of CIFAR-10 images (N, 3, 32, 32): "
+                         f"{type(error).__name__}: {error}") from None
+    finally:
+        model.train(was_training)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, 10):
+        shown = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"model returns {shown} for 2 images: train() needs (N, 10), one logit per CIFAR-10 class")
+
+
 def train(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, *, name: str | None = None,
           hooks: Hooks | None = None, retrain: bool = False, live_plot: bool = False,
           store: Store | None = None) -> TrainResult:
@@ -523,6 +546,7 @@ def train(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None
         if cached is not None:
             return _ready_to_analyse(model, cached)
 
+    _check_model_takes_cifar10(model)
     if config.reset:
         reset_parameters(model, config.seed)
     cost = count(model, (1, 3, 32, 32))

@@ -192,6 +192,9 @@ class CostExplorer:
         self.same_channels = checks.boolean("same_channels", same_channels)
         if same_channels and knobs is not None and "c_out" in knobs:
             raise ValueError("knobs=[..., 'c_out'] cannot be used with same_channels=True (C_out follows C_in)")
+        if same_channels and "c_out" in initial:
+            raise ValueError(f"c_out={initial['c_out']!r} cannot be set with same_channels=True (C_out follows C_in: "
+                             "set c_in)")
         self.operators = list(OPERATORS) if operators is None else list(operators)
         operator_costs(LayerShape(), self.operators)  # validates the names
         knobs = list(SLIDERS) if knobs is None else list(knobs)
@@ -264,6 +267,9 @@ class CostExplorer:
             for knob, value in values.items():
                 if knob not in self.sliders:
                     raise ValueError(f"{knob}={value!r}: this explorer has no '{knob}' slider")
+                if value not in SLIDERS[knob][1]:
+                    raise ValueError(f"{knob}={value!r} must be one of {list(SLIDERS[knob][1])}")
+            for knob, value in values.items():
                 self.sliders[knob].value = value  # the slider's observer calls update() again
             return
         current = {knob: slider.value for knob, slider in self.sliders.items()}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,12 @@ OUTPUT = ROOT / "data" / "cifar10-train5k-test10k-jpeg.npz"
 TRAIN_PER_CLASS = 500
 KEYS = ("train_jpeg", "train_offsets", "y_train", "index_train",
         "test_jpeg", "test_offsets", "y_test", "index_test", "class_names")
+
+
+def crc32s(buffer: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """CRC-32 of each JPEG file of a split: what ``load_cifar10`` checks, image by image, in a copy that has
+    ``train_crc32`` / ``test_crc32`` (an image corrupted inside the file may decode without error)."""
+    return np.array([zlib.crc32(buffer[a:b]) for a, b in zip(offsets[:-1], offsets[1:])], dtype=np.uint32)
 
 
 def sha256_of(path: Path) -> str:

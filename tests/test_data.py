@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import importlib.util
-import os
 import shutil
 import urllib.error
 from pathlib import Path
@@ -202,7 +201,8 @@ def test_failed_download_falls_back_to_the_bundled_file(monkeypatch, capsys, tmp
     loaded = load_cifar10(download=True, root=tmp_path / "cifar10")
     assert len(loaded.test_labels) == 10000
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and "download failed" in out[0] and BUNDLED_FILE in out[0]
+    assert len(out) == 1 and "could not be downloaded: the network is unreachable" in out[0] and BUNDLED_FILE in out[0]
+    assert "5,000 training and 10,000 test images" in out[0]
 
 
 def never_download(root):
@@ -210,8 +210,11 @@ def never_download(root):
 
 
 def test_unwritable_download_root_says_so(monkeypatch, tmp_path):
+    def refuse(*args, **kwargs):           # the test runs as root, whom chmod would not stop: refuse the write itself
+        raise PermissionError(errno.EACCES, "Permission denied")
+
     monkeypatch.setattr(data_module, "_load_torchvision", never_download)
-    monkeypatch.setattr(os, "access", lambda path, mode: False)            # root runs as root: chmod would not stop it
+    monkeypatch.setattr(data_module.tempfile, "TemporaryFile", refuse)
     with pytest.raises(ValueError, match="is not writable .* cannot be downloaded there"):
         load_cifar10(download=True, root=tmp_path / "cifar10")
 

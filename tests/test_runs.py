@@ -452,7 +452,7 @@ def test_course_retrain_parsing(monkeypatch, raw, expected):
     assert retrain_requested() is expected
 
 
-@pytest.mark.parametrize("raw", ["2", "y", "nope"])
+@pytest.mark.parametrize("raw", ["2", "y", "nope", "enabled"])
 def test_course_retrain_refuses_anything_else(monkeypatch, raw):
     monkeypatch.setenv("COURSE_RETRAIN", raw)
     with pytest.raises(ValueError, match=f"COURSE_RETRAIN={raw!r} must be"):

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course_utils import switches
 from course_utils.layers import Shift2d, ShiftConv2d
 from course_utils.layers import shift_native
 from course_utils.layers.shift import shift_channels, shift_groups
@@ -200,7 +201,7 @@ def test_benchmark_shape_both_formats_bit_for_bit():
 
 def test_the_compiled_kernel_builds_where_there_is_a_c_compiler():
     """Shift2d's speed on CPU rests on it: a machine with a compiler must not fall back silently."""
-    if shift_native._compiler() is None or os.environ.get("COURSE_NATIVE_SHIFT") == "0":
+    if shift_native._compiler() is None or not switches.flag("COURSE_NATIVE_SHIFT", default=True):
         pytest.skip("no C compiler on this machine (or COURSE_NATIVE_SHIFT=0): Shift2d uses torch operations")
     assert shift_native.available()
 

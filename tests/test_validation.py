@@ -176,3 +176,92 @@ def test_checks_pass_valid_values_through_unchanged(count, real, share, odd, fla
     assert checks.is_int(count) is not isinstance(count, torch.Tensor)
     assert checks.divides("groups", 1, "channels", _plain(count)) is None
     assert checks.image_batch(torch.zeros(1, 3, 2, 2), 3) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Explorers, registries, models, data, kernel calls: a clear error, never a foreign one
+# ---------------------------------------------------------------------------------------------
+def test_the_cost_explorer_refuses_a_value_off_its_slider_and_a_c_out_it_would_ignore():
+    from course_utils.widgets import CostExplorer
+
+    explorer = CostExplorer(operators=["standard"], knobs=["k", "c_in"])
+    with pytest.raises(ValueError, match=r"k=4 must be one of \[1, 3, 5, 7"):
+        explorer.update(k=4)
+    with pytest.raises(ValueError, match="c_out=16 cannot be set with same_channels=True"):
+        CostExplorer(same_channels=True, c_out=16)
+
+
+def test_the_score_explorer_names_a_malformed_model():
+    from course_utils.challenge import ScoreExplorer
+
+    with pytest.raises(ValueError, match=r"models\['mine'\]=\(1, 2, 3\) must be a Cost or a \(params, macs\) pair"):
+        ScoreExplorer({"mine": (1, 2, 3)})
+
+
+def test_register_block_checks_the_builder_takes_three_arguments():
+    from course_utils.models import register_block
+
+    with pytest.raises(ValueError, match=r"builder=.* must take three arguments, builder\(in_channels, out_channels, "
+                                         r"stride\); it takes \(c_in, c_out\)"):
+        register_block("two", lambda c_in, c_out: None)
+
+
+@pytest.mark.parametrize("model, match", [
+    (lambda: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3072, 10)).half(),
+     "torch.float16 parameters: train.* call model.float"),
+    (lambda: torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                 torch.nn.Linear(4, 10)),
+     r"model does not take a batch of CIFAR-10 images \(N, 3, 32, 32\): RuntimeError"),
+    (lambda: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3072, 7)), r"model returns \(2, 7\)"),
+])
+def test_train_refuses_a_model_that_cannot_learn_cifar10(model, match):
+    from course_utils import TrainConfig, load_cifar10, train
+
+    with pytest.raises(ValueError, match=match):
+        train(model(), load_cifar10().subset(train=256, test=64), TrainConfig(epochs=1, progress=False))
+
+
+def test_shift_channels_refuses_a_group_past_the_last_channel():
+    from course_utils.layers.shift import shift_channels
+
+    with pytest.raises(ValueError, match=r"groups holds \(4, 9, 0, 1\): .* 0 <= first <= end <= C = 8"):
+        shift_channels(torch.zeros(1, 8, 4, 4), [(0, 4, 1, 0), (4, 9, 0, 1)])
+
+
+def test_a_corrupted_image_inside_a_copy_is_found_by_its_checksum(tmp_path):
+    import sys
+    import numpy as np
+    from pathlib import Path
+    from course_utils.data import load_cifar10
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+    from make_bundle import crc32s, write_npz_deterministic
+
+    full = dict(np.load(Path(__file__).resolve().parents[1] / "data" / "cifar10-train5k-test10k-jpeg.npz"))
+    arrays = {"train_jpeg": full["train_jpeg"][:full["train_offsets"][20]], "train_offsets": full["train_offsets"][:21],
+              "y_train": full["y_train"][:20], "test_jpeg": full["test_jpeg"][:full["test_offsets"][10]],
+              "test_offsets": full["test_offsets"][:11], "y_test": full["y_test"][:10],
+              "class_names": full["class_names"]}
+    for split in ("train", "test"):
+        arrays[f"{split}_crc32"] = crc32s(arrays[f"{split}_jpeg"], arrays[f"{split}_offsets"])
+    write_npz_deterministic(tmp_path / "mine.npz", arrays)
+    assert len(load_cifar10(path=tmp_path / "mine.npz").train_labels) == 20
+    jpeg = arrays["train_jpeg"].copy()
+    jpeg[arrays["train_offsets"][7] + 300] ^= 0x5A          # inside image 7: it may still decode
+    write_npz_deterministic(tmp_path / "bad.npz", {**arrays, "train_jpeg": jpeg})
+    with pytest.raises(ValueError, match="bad.npz: train image 7 is corrupt: its JPEG bytes do not match the CRC-32"):
+        load_cifar10(path=tmp_path / "bad.npz")
+
+
+def test_an_unwritable_download_root_is_an_error_not_a_fallback(tmp_path):
+    from pathlib import Path
+
+    from course_utils.data import load_cifar10
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ValueError, match=r"root=.* cannot be created: .* is a file, not a folder"):
+        load_cifar10(download=True, root=blocker / "cifar10")
+    if Path("/proc/self").is_dir():                      # Linux: a read-only place where even root cannot write
+        with pytest.raises(ValueError, match=r"root='/proc/cifar10' is not writable"):
+            load_cifar10(download=True, root="/proc/cifar10")

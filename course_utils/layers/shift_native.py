@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from .. import switches
 from ..fingerprint import key_neutral
 
 SOURCE = Path(__file__).with_name("shift_kernel.c")
@@ -72,7 +73,7 @@ def _compile(library: Path) -> bool:
 @functools.lru_cache(maxsize=1)
 def _kernel() -> ctypes.CDLL | None:
     """The loaded kernel library, compiled first if needed; None where that is not possible."""
-    if os.environ.get("COURSE_NATIVE_SHIFT", "1") == "0" or sys.platform == "win32":
+    if sys.platform == "win32":
         return None
     # -march=native: one build per machine (a home folder shared by lab machines with other CPUs)
     tag = f"{platform.node()}-{platform.machine()}-{platform.system()}-{_compiler()}-{FLAG_SETS}".encode()
@@ -95,8 +96,9 @@ PROOF = "tests/test_shift.py::test_compiled_and_torch_paths_agree_bit_for_bit"
 
 @key_neutral(PROOF)
 def available() -> bool:
-    """True if the compiled kernel is built and loaded (compiling it now if needed)."""
-    return _kernel() is not None
+    """True if the compiled kernel is wanted (``COURSE_NATIVE_SHIFT``, yes by default, read at every call) and
+    built and loaded (compiling it now if needed)."""
+    return switches.flag("COURSE_NATIVE_SHIFT", default=True) and _kernel() is not None
 
 
 @key_neutral(PROOF)

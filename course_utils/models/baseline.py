@@ -13,6 +13,8 @@ operator *with* its normalisation and activation. The builders come from the ope
 """
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -59,6 +61,13 @@ def register_block(name: str, builder: BlockBuilder) -> None:
         raise ValueError(f"name={name!r} must be a non-empty string")
     if not callable(builder):
         raise ValueError(f"builder={builder!r} must be callable as builder(in_channels, out_channels, stride)")
+    try:
+        inspect.signature(builder).bind(1, 1, 1)
+    except TypeError:
+        raise ValueError(f"builder={builder!r} must take three arguments, builder(in_channels, out_channels, "
+                         f"stride); it takes {inspect.signature(builder)}") from None
+    except ValueError:           # a builtin without a signature: it is called as it is
+        pass
     REGISTERED_BLOCKS[name] = builder
 
 
