@@ -1,0 +1,120 @@
+"""Eager PyTorch against ONNX Runtime: the same networks, two runtimes, timed in turns.
+
+Two sets, each at batch 1 and 32 (``--batches``), with the same thread count in both runtimes:
+
+* ``layers``: one layer of each operator of the registry, C = 64 maps of 32×32 by default, as deployed
+  (``course_utils.runtime.deployed_layers``): SAL hardened and deployed (shift + 1×1 where its taps are shared,
+  the dense 3×3 conv otherwise); its training form and the plain copy are left out (inference never runs the
+  first, ONNX Runtime removes the second);
+* ``networks``: the lab networks (``course_utils.experiments.lab``), each operator at width 0.5 and the standard
+  network at width 1, on 32×32 images (random weights: time does not depend on them), each also with its
+  BatchNorms folded into the convolutions (``course_utils.folding``) in both runtimes.
+
+Every entry's calls are timed in turns (``course_utils.runtime.interleaved_times``: ``--repeats`` rounds of about
+``--inner-s`` seconds each): the median and the quartiles of the per-call time. A shift runs as its C kernel in
+eager PyTorch and as pad-and-slice (``PadSliceShift``) in ONNX Runtime. One JSON line per entry, then the summary
+line (provenance, load average before and after); the summary is written to ``--output``
+(default ``benchmarks/results/runtime_latency.json``), which notebooks 04, 05 and 07 draw.
+
+    python benchmarks/runtime_latency.py                         # about 3 minutes on 2 cores
+    python benchmarks/runtime_latency.py --batches 1 --repeats 5 --output /tmp/quick.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from course_utils import LAB, harden, lab_model
+from course_utils.folding import fold_batchnorm
+from course_utils.provenance import REPO_ROOT, provenance
+from course_utils.runtime import deployed_layers, interleaved_times, runtime_calls
+
+DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "runtime_latency.json"
+
+
+def networks() -> dict[str, nn.Module]:
+    """Each lab operator at width 0.5, and the standard network at width 1 (SAL hardened)."""
+    torch.manual_seed(0)
+    nets = {f"{name} ×0.5": lab_model(name, 0.5).eval() for name in LAB}
+    nets["standard ×1"] = lab_model("standard", 1.0).eval()
+    for label, net in nets.items():
+        if label.startswith("sal"):
+            harden(net)
+    return nets
+
+
+def time_entry(model: nn.Module, input_size: tuple[int, ...], *, threads: int, repeats: int, inner_s: float,
+               with_folding: bool) -> dict[str, dict]:
+    """{runtime: timing dict} for one entry: eager and ONNX Runtime, and with BatchNorm folded if asked."""
+    calls = runtime_calls(model, input_size, threads=threads)
+    if with_folding:
+        folded = fold_batchnorm(model).model
+        calls.update({f"{runtime}, BatchNorm folded": call
+                      for runtime, call in runtime_calls(folded, input_size, threads=threads).items()})
+    timings = interleaved_times(calls, repeats=repeats, inner_s=inner_s)
+    return {runtime: {"median_ms": round(t.median, 5), "q1_ms": round(t.q1, 5), "q3_ms": round(t.q3, 5),
+                      "low_ms": round(t.low, 5), "high_ms": round(t.high, 5), "repeats": t.repeats}
+            for runtime, t in timings.items()}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--channels", type=int, default=64, help="C of the single layers (default 64)")
+    parser.add_argument("--size", type=int, default=32, help="H = W of the single layers (default 32)")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--repeats", type=int, default=20, help="rounds of interleaved timing (default 20)")
+    parser.add_argument("--inner-s", type=float, default=0.05, help="seconds per call per round (default 0.05)")
+    parser.add_argument("--threads", type=int, default=None, help="threads of both runtimes (default: torch's)")
+    parser.add_argument("--sets", nargs="+", choices=("layers", "networks"), default=["layers", "networks"])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    if args.channels < 8 or args.channels % 8:
+        parser.error(f"--channels={args.channels} must be a multiple of 8, at least 8")
+    for name in ("size", "repeats", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name}={value} must be a positive integer")
+    if any(b < 1 for b in args.batches):
+        parser.error(f"--batches {args.batches} must all be positive integers")
+    if args.inner_s <= 0:
+        parser.error(f"--inner-s={args.inner_s} must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    threads = args.threads or torch.get_num_threads()
+    torch.set_num_threads(threads)
+    load_before = os.getloadavg()
+    entries = {"layers": (deployed_layers(args.channels), (args.channels, args.size, args.size), False),
+               "networks": (networks(), (3, 32, 32), True)}
+    measurements = []
+    for set_name in args.sets:
+        models, shape, with_folding = entries[set_name]
+        for batch in args.batches:
+            for label, model in models.items():
+                runtimes = time_entry(model, (batch, *shape), threads=threads, repeats=args.repeats,
+                                      inner_s=args.inner_s, with_folding=with_folding)
+                line = {"set": set_name, "name": label, "batch": batch, "input": [batch, *shape],
+                        "runtimes": runtimes}
+                print(json.dumps(line, ensure_ascii=False), flush=True)
+                measurements.append(line)
+    import onnxruntime
+
+    result = {"benchmark": "runtime_latency", **provenance("cpu"), "threads": threads,
+              "onnxruntime": onnxruntime.__version__, "repeats": args.repeats, "inner_s": args.inner_s,
+              "load_average_before": [round(v, 2) for v in load_before],
+              "load_average_after": [round(v, 2) for v in os.getloadavg()], "measurements": measurements}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()
