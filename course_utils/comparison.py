@@ -2,7 +2,8 @@
 means against the seed noise, and a width curve read at another network's cost.
 
 Every comparison in notebooks 02-07 goes through these functions, so they all say "within noise" by the same
-rule: a difference is stated only when it exceeds twice the standard error of the difference of means.
+rule: Welch's t-test (``scipy.stats.ttest_ind`` with unequal variances) at 95 %. A difference is stated only when
+its 95 % confidence interval excludes 0; with 3 seeds against 3 that needs about 2.8 standard errors, not 2.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 VERDICTS = ("a higher", "b higher", "within noise")
 
@@ -41,17 +43,30 @@ def _accuracies(label: str, values: Sequence[float]) -> list[float]:
 
 
 def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
-    """Mean difference a − b, its noise 2·sqrt(s_a²/n_a + s_b²/n_b) (about a 95 % band), and the verdict:
-    'a higher' / 'b higher' when |difference| exceeds the noise, else 'within noise'."""
+    """The difference of means a − b and Welch's t-test of it (``scipy.stats.ttest_ind``, unequal variances):
+
+        se = sqrt(s_a²/n_a + s_b²/n_b),   df = se⁴ / ((s_a²/n_a)²/(n_a − 1) + (s_b²/n_b)²/(n_b − 1)),
+        noise = t_0.975(df) · se          (the half-width of the 95 % confidence interval of a − b)
+
+    Returns {difference, noise, low, high (the 95 % interval), df, p_value, verdict}: 'a higher' / 'b higher'
+    when the interval excludes 0 (p < 0.05), else 'within noise'."""
     a, b = _accuracies("a", a), _accuracies("b", b)
     difference = statistics.fmean(a) - statistics.fmean(b)
-    noise = 2 * math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
-    verdict = "within noise" if abs(difference) <= noise else ("a higher" if difference > 0 else "b higher")
-    return {"difference": difference, "noise": noise, "verdict": verdict}
+    if statistics.variance(a) == 0 and statistics.variance(b) == 0:      # no spread at all: nothing to test
+        verdict = "within noise" if difference == 0 else ("a higher" if difference > 0 else "b higher")
+        return {"difference": difference, "noise": 0.0, "low": difference, "high": difference,
+                "df": float(len(a) + len(b) - 2), "p_value": 1.0 if difference == 0 else 0.0, "verdict": verdict}
+    test = stats.ttest_ind(a, b, equal_var=False)
+    interval = test.confidence_interval(0.95)
+    low, high = float(interval.low), float(interval.high)
+    verdict = "within noise" if low <= 0 <= high else ("a higher" if difference > 0 else "b higher")
+    return {"difference": difference, "noise": (high - low) / 2, "low": low, "high": high, "df": float(test.df),
+            "p_value": float(test.pvalue), "verdict": verdict}
 
 
 def points(gap: dict[str, Any]) -> str:
-    """A :func:`compare` result as 'difference ± noise' in points (2 decimals where 1 would hide the order)."""
+    """A :func:`compare` result as 'difference ± noise' in points, the noise being the half-width of the 95 %
+    interval (2 decimals where 1 would hide the order)."""
     d, n = 100 * gap["difference"], 100 * gap["noise"]
     digits = 1 if round(abs(d), 1) != round(n, 1) else 2
     return f"{d:+.{digits}f} ± {n:.{digits}f}"
@@ -91,8 +106,8 @@ def in_words(gap: dict[str, Any], a: str, b: str) -> str:
     if gap["verdict"] == "within noise":
         return f"**within noise** ({a} − {b}: {points(gap)} points)"
     winner, loser = (a, b) if gap["verdict"] == "a higher" else (b, a)
-    return (f"**{winner}** higher than {loser}, more than the noise "
-            f"({a} − {b}: {points(gap)} points)")
+    return (f"**{winner}** higher than {loser} (Welch's t-test, 95 %: "
+            f"{a} − {b}: {points(gap)} points, p = {gap['p_value']:.3f})")
 
 
 __all__ = ["VERDICTS", "summarise", "compare", "points", "curve_at", "verdict", "in_words"]
