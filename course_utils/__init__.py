@@ -6,7 +6,9 @@
 - the committed runs (``experiments``) and how to compare them at matched cost (``comparison``);
 - which input reaches which output (``connectivity``: import from there, the function has the module's name);
 - figures and widgets (``style``, ``widgets``, ``diagrams``), latency (``latency``), the course challenge
-  (``challenge``, ``pareto``).
+  (``challenge``, ``pareto``);
+- the hardware view: a second runtime (``runtime``: ONNX Runtime), the roofline of this machine (``roofline``),
+  peak activation memory (``memory``), BatchNorm folding (``folding``).
 """
 from . import fingerprint  # noqa: F401  (first: it hashes the package's files as this process imports them)
 from . import style
@@ -17,10 +19,12 @@ from .cost import (Cost, conv2d_cost, count, decomposed_conv_cost, depthwise_con
 from .data import CLASSES, CIFAR10Data, load_cifar10
 from .diagrams import (attention_saturation, depthwise_separable_anatomy, fire_anatomy, inverted_residual_anatomy,
                        sal_anatomy, shift_conv_anatomy)
+from .folding import Folded, fold_batchnorm
 from .experiments import (CONTROLS, LAB, SEEDS, attention_curve, attention_summary, control_model, family_specs,
                           lab_model, load_model, load_runs, make_run, mark_live_run, plot_seed_bars,
                           plot_width_curves, run_name)
 from .latency import measure_latency
+from .memory import activation_memory, traced_activation_peak
 from .layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire, FrozenAttentionConv2d,
                      InvertedResidual, Shift2d, ShiftAttentionConv2d, ShiftConv2d)
 from .layers.decomposed import best_pair
@@ -36,6 +40,8 @@ from .models.sal import deployed_cost, harden, memory_bytes, sal_layers, to_shif
 from .models.squeezenet import SQUEEZENET_TABLES, squeezenet, squeezenet_cifar
 from .operators import OPERATORS, single_layer_operators
 from .paper_points import plot_paper_points
+from .roofline import classify, load_roofline_results, measure_roofs, plot_roofline, workload
+from .runtime import eager_and_ort, load_runtime_results, ranking_changes
 from .pareto import best_under_budget, pareto_front
 from .runs import MissingRunError, Store, TrainResult
 from .show import show_source
@@ -54,7 +60,9 @@ __all__ = [
     "sal_anatomy", "shift_conv_anatomy",
     "CONTROLS", "LAB", "SEEDS", "attention_curve", "attention_summary", "control_model", "family_specs",
     "lab_model", "load_model", "load_runs", "make_run", "mark_live_run", "plot_seed_bars", "plot_width_curves",
-    "run_name", "measure_latency",
+    "run_name", "measure_latency", "Folded", "fold_batchnorm", "activation_memory", "traced_activation_peak",
+    "classify", "load_roofline_results", "measure_roofs", "plot_roofline", "workload", "eager_and_ort",
+    "load_runtime_results", "ranking_changes",
     "DecomposedConv2d", "DepthwiseConv2d", "DepthwiseSeparableConv2d", "Fire", "FrozenAttentionConv2d",
     "InvertedResidual", "Shift2d", "ShiftAttentionConv2d", "ShiftConv2d", "best_pair", "network_macs",
     "to_deployed_model", "shift_channels", "shift_groups",

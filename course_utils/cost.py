@@ -279,6 +279,42 @@ def shift_conv_cost(c_in: int, c_out: int, *, h_out: int = 1, w_out: int = 1, bi
     return pointwise_conv_cost(c_in, c_out, h_out=h_out, w_out=w_out, bias=bias)
 
 
+def shuffle_bottleneck(c_out: int, groups: int) -> int:
+    """The ShuffleNet unit's bottleneck width: C_out/4 (the paper's ratio), rounded up to a multiple of G so that
+    the grouped 1×1 convolutions and the channel shuffle split it evenly: G·⌈C_out / (4·G)⌉."""
+    checks.positive_int("c_out", c_out)
+    checks.positive_int("groups", groups)
+    return groups * -(-c_out // (4 * groups))
+
+
+def shuffle_unit_cost(c_in: int, c_out: int, *, h_in: int, w_in: int, stride: int = 1, groups: int,
+                      kernel_size: int | tuple[int, int] = 3, batchnorm: bool = True) -> Cost:
+    """ShuffleNet's unit (Zhang et al. 2018) on an H_in×W_in input, bottleneck m (:func:`shuffle_bottleneck`):
+
+    MACs = H_in·W_in·C_in·m/G             (grouped 1×1 to the bottleneck)
+         + H_out·W_out·k·l·m              (k×l depthwise, stride s; the channel shuffle costs nothing)
+         + H_out·W_out·m·C_branch/G       (grouped 1×1 out: C_branch = C_out, or C_out − C_in at stride 2,
+                                           where the 3×3 average-pooled input is concatenated beside it)
+    params = the same terms without H·W (+ 2 BatchNorm parameters per channel of each conv output
+    with ``batchnorm``, as in the real block).
+    """
+    for name, value in (("c_in", c_in), ("c_out", c_out), ("h_in", h_in), ("w_in", w_in), ("stride", stride)):
+        checks.positive_int(name, value)
+    checks.boolean("batchnorm", batchnorm)
+    k, l = checks.kernel_pair("kernel_size", kernel_size)
+    branch = c_out - c_in if stride > 1 else c_out
+    if branch < 1:
+        raise ValueError(f"c_out={c_out} must exceed c_in={c_in} at stride {stride}: the unit concatenates the "
+                         "pooled input beside its branch")
+    m = shuffle_bottleneck(c_out, groups)
+    h_out = conv_output_size(h_in, k, stride, (k - 1) // 2)
+    w_out = conv_output_size(w_in, l, stride, (l - 1) // 2)
+    norm = batchnorm_cost if batchnorm else (lambda channels: ZERO)
+    return (conv2d_cost(1, 1, c_in, m, h_out=h_in, w_out=w_in, groups=groups) + norm(m)
+            + depthwise_conv_cost(k, l, m, h_out=h_out, w_out=w_out) + norm(m)
+            + conv2d_cost(1, 1, m, branch, h_out=h_out, w_out=w_out, groups=groups) + norm(branch))
+
+
 # ---------------------------------------------------------------------------------------------
 # Display
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ Each entry of ``OPERATORS`` says, for one operator:
 * ``label``   — how figures and tables name it;
 * ``formula`` — its MACs per output position, as the slides write them;
 * ``cost``    — its analytic cost for a :class:`LayerShape` (what the cost explorer draws);
+* ``activations`` — its peak live activations for a :class:`LayerShape`, in values for one image
+  (MCUNet's accounting, ``course_utils.memory``; × 4 bytes in float32);
 * ``layer``   — the bare operator mapping C maps to C maps, 3×3, stride 1 (the single-layer latency set);
 * ``block``   — ``(in_channels, out_channels, stride) -> nn.Module``: the operator *with* its
   normalisation and activation, as the course baseline's body uses it (``None`` for an operator that
@@ -31,9 +33,10 @@ from torch import nn
 
 from . import checks
 from .cost import (Cost, conv2d_cost, decomposed_conv_cost, depthwise_conv_cost, depthwise_separable_cost,
-                   fire_cost, fire_widths, grouped_conv_cost, inverted_residual_cost, shift_conv_cost)
+                   expanded_channels, fire_cost, fire_widths, grouped_conv_cost, inverted_residual_cost,
+                   shift_conv_cost, shuffle_bottleneck, shuffle_unit_cost)
 from .layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire, InvertedResidual, Shift2d,
-                     ShiftAttentionConv2d, ShiftConv2d)
+                     ShiftAttentionConv2d, ShiftConv2d, ShuffleUnit)
 from .layers.conv_bn import conv_bn_act
 
 BlockBuilder = Callable[[int, int, int], nn.Module]
@@ -98,6 +101,16 @@ def shift_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequ
                          nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
 
 
+# ShuffleNet's group count in the lab: G = 4 divides every grouped layer of the course baseline at the lab's
+# widths (C_in, the bottleneck C_out/4 and the branch's C_out or C_out − C_in). The paper's G = 3 does not.
+SHUFFLE_GROUPS = 4
+
+
+def shuffle_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Module:
+    """ShuffleNet's unit, G = ``SHUFFLE_GROUPS`` (BN inside; its own shortcut: a sum, or a concatenation at stride 2)."""
+    return ShuffleUnit(in_channels, out_channels, stride, groups=SHUFFLE_GROUPS)
+
+
 def sal_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
     """Shift Attention Layer (3×3, A ⊙ W) → BatchNorm → ReLU; hardened, it is a learned shift + 1×1."""
     return nn.Sequential(ShiftAttentionConv2d(in_channels, out_channels, 3, stride),
@@ -141,6 +154,73 @@ def _shift_cost(s: LayerShape) -> Cost:
     return shift_conv_cost(s.c_in, s.c_out, h_out=s.h, w_out=s.w)
 
 
+# --- peak live activations (MCUNet's accounting, course_utils.memory): values for one image ------
+# A layer holds its input and its output while it runs; a block's peak is its worst step. BatchNorm is folded
+# into the convolution and the ReLUs work in place, as deployed (course_utils.folding). X = H·W, stride 1.
+def _conv_activations(s: LayerShape) -> int:
+    """One convolution (standard or grouped): input + output = (C_in + C_out)·X."""
+    return (s.c_in + s.c_out) * s.h * s.w
+
+
+def _decomposed_activations(s: LayerShape) -> int:
+    """(k,1) writes C_out middle maps, (1,l) reads them: max(C_in + C_out, C_out + C_out)·X."""
+    return max(s.c_in + s.c_out, 2 * s.c_out) * s.h * s.w
+
+
+def _depthwise_activations(s: LayerShape) -> int:
+    """Depthwise, D maps per input map: (C_in + D·C_in)·X."""
+    return (s.c_in + s.d * s.c_in) * s.h * s.w
+
+
+def _depthwise_separable_activations(s: LayerShape) -> int:
+    """Depthwise then pointwise: max(C_in + D·C_in, D·C_in + C_out)·X."""
+    return max(s.c_in + s.d * s.c_in, s.d * s.c_in + s.c_out) * s.h * s.w
+
+
+def _fire_activations(s: LayerShape) -> int:
+    """squeeze: C_in + s; expand 3×3 while the finished 1×1 branch waits: s + e1 + e3; concatenation:
+    e1 + e3 in, e1 + e3 out.  max(C_in + s, s + e1 + e3, 2·(e1 + e3))·X."""
+    squeeze, expand1x1, expand3x3 = fire_widths(s.c_out)
+    expands = expand1x1 + expand3x3
+    return max(s.c_in + squeeze, squeeze + expands, 2 * expands) * s.h * s.w
+
+
+def _inverted_residual_activations(s: LayerShape) -> int:
+    """Hidden width T = t·C_in; the input x (C_in maps) stays alive when there is a residual (C_in = C_out):
+    expand C_in + T; depthwise T + T (+ C_in); project T + C_out (+ C_in); add C_in + C_out in, C_out out.
+    With t = 1 there is no expand, and the depthwise reads x itself: C_in + T."""
+    hidden = expanded_channels(s.c_in, s.t)
+    kept = s.c_in if s.c_in == s.c_out else 0
+    steps = [hidden + s.c_out + kept, s.c_in + hidden if s.t == 1 else 2 * hidden + kept]
+    if s.t != 1:
+        steps.append(s.c_in + hidden)
+    if kept:
+        steps.append(s.c_in + 2 * s.c_out)
+    return max(steps) * s.h * s.w
+
+
+def _shuffle_activations(s: LayerShape) -> int:
+    """Bottleneck m (``cost.shuffle_bottleneck``); x (C_in maps) stays alive when there is a residual (C_in = C_out):
+    grouped 1×1 C_in + m; shuffle m + m (+ C_in); depthwise m + m (+ C_in); grouped 1×1 m + C_out (+ C_in);
+    add C_in + C_out in, C_out out (the final ReLU works in place)."""
+    m = shuffle_bottleneck(s.c_out, s.groups)
+    kept = s.c_in if s.c_in == s.c_out else 0
+    steps = [s.c_in + m, 2 * m + kept, m + s.c_out + kept]
+    if kept:
+        steps.append(s.c_in + 2 * s.c_out)
+    return max(steps) * s.h * s.w
+
+
+def _shift_activations(s: LayerShape) -> int:
+    """The shift writes a shifted copy (C_in maps), the 1×1 reads it: max(2·C_in, C_in + C_out)·X."""
+    return max(2 * s.c_in, s.c_in + s.c_out) * s.h * s.w
+
+
+def _shuffle_cost(s: LayerShape) -> Cost:
+    return shuffle_unit_cost(s.c_in, s.c_out, h_in=s.h, w_in=s.w, groups=s.groups, kernel_size=(s.k, s.l),
+                             batchnorm=False)
+
+
 def _fire_layer(channels: int) -> Fire:
     squeeze, expand1x1, expand3x3 = fire_widths(channels)
     return Fire(channels, squeeze=squeeze, expand1x1=expand1x1, expand3x3=expand3x3)
@@ -154,28 +234,34 @@ class Operator:
     label: str
     formula: str
     cost: Callable[[LayerShape], Cost]
+    activations: Callable[[LayerShape], int]
     layer: Callable[[int], nn.Module]
     block: BlockBuilder | None = None
 
 
 OPERATORS: dict[str, Operator] = {op.name: op for op in (
-    Operator("standard", "standard conv", "k·l·C_in·C_out", _standard_cost,
+    Operator("standard", "standard conv", "k·l·C_in·C_out", _standard_cost, _conv_activations,
              lambda c: nn.Conv2d(c, c, 3, padding=1, bias=False), standard_block),
     Operator("decomposed", "decomposed k×1 + 1×l", "k·C_in·C_out + l·C_out²", _decomposed_cost,
-             lambda c: DecomposedConv2d(c, c, 3, bias=False), decomposed_block),
-    Operator("grouped", "grouped conv", "k·l·C_in·C_out / G", _grouped_cost,
+             _decomposed_activations, lambda c: DecomposedConv2d(c, c, 3, bias=False), decomposed_block),
+    Operator("grouped", "grouped conv", "k·l·C_in·C_out / G", _grouped_cost, _conv_activations,
              lambda c: nn.Conv2d(c, c, 3, padding=1, groups=LayerShape.groups, bias=False)),
-    Operator("depthwise", "depthwise conv", "k·l·C_in·D", _depthwise_cost,
+    Operator("depthwise", "depthwise conv", "k·l·C_in·D", _depthwise_cost, _depthwise_activations,
              lambda c: DepthwiseConv2d(c, kernel_size=3)),
     Operator("depthwise_separable", "depthwise-separable", "k·l·C_in·D + D·C_in·C_out", _depthwise_separable_cost,
-             lambda c: DepthwiseSeparableConv2d(c, c, 3), depthwise_separable_block),
+             _depthwise_separable_activations, lambda c: DepthwiseSeparableConv2d(c, c, 3),
+             depthwise_separable_block),
     Operator("fire", "Fire", "C_in·s + s·e1 + k·l·s·e3  (s = C_out/8, e1 = e3 = C_out/2)", _fire_cost,
-             _fire_layer, fire_block),
+             _fire_activations, _fire_layer, fire_block),
     Operator("inverted_residual", "inverted residual", "t·C_in² + k·l·t·C_in + t·C_in·C_out",
-             _inverted_residual_cost, lambda c: InvertedResidual(c, c, expand_ratio=6), inverted_residual_block),
-    Operator("shift", "shift + 1×1", "C_in·C_out", _shift_cost, lambda c: ShiftConv2d(c, c, 3), shift_block),
+             _inverted_residual_cost, _inverted_residual_activations,
+             lambda c: InvertedResidual(c, c, expand_ratio=6), inverted_residual_block),
+    Operator("shift", "shift + 1×1", "C_in·C_out", _shift_cost, _shift_activations,
+             lambda c: ShiftConv2d(c, c, 3), shift_block),
     Operator("sal", "SAL", "C_in·C_out hardened (k·l·C_in·C_out while training)", _shift_cost,
-             lambda c: ShiftAttentionConv2d(c, c, 3), sal_block),
+             _shift_activations, lambda c: ShiftAttentionConv2d(c, c, 3), sal_block),
+    Operator("shuffle", "ShuffleNet unit", "C_in·m/G + k·l·m + m·C_out/G  (m = C_out/4)", _shuffle_cost,
+             _shuffle_activations, lambda c: ShuffleUnit(c, c, groups=LayerShape.groups), shuffle_block),
 )}
 
 
@@ -225,4 +311,4 @@ def single_layer_operators(channels: int) -> dict[str, nn.Module]:
 
 __all__ = ["ACCOUNTING", "LayerShape", "Operator", "OPERATORS", "operator", "blocks", "BlockBuilder",
            "standard_block", "decomposed_block", "depthwise_separable_block", "fire_block", "inverted_residual_block",
-           "shift_block", "sal_block", "Copy", "single_layer_operators"]
+           "shift_block", "sal_block", "SHUFFLE_GROUPS", "shuffle_block", "Copy", "single_layer_operators"]

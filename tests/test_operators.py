@@ -66,6 +66,9 @@ def kl_reference(name: str, c: int, k: int, l: int, d: int, groups: int, t: int)
                                                    nn.Conv2d(t * c, c, 1, bias=False)),
         "shift": lambda: nn.Conv2d(c, c, 1, bias=False),
         "sal": lambda: nn.Conv2d(c, c, 1, bias=False),
+        "shuffle": lambda: nn.Sequential(nn.Conv2d(c, c // 4, 1, groups=groups, bias=False),
+                                         nn.Conv2d(c // 4, c // 4, (k, l), padding=pad, groups=c // 4, bias=False),
+                                         nn.Conv2d(c // 4, c, 1, groups=groups, bias=False)),
     }[name]()
 
 

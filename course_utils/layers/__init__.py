@@ -5,7 +5,8 @@ from .depthwise import DepthwiseConv2d, DepthwiseSeparableConv2d
 from .fire import Fire
 from .inverted_residual import InvertedResidual
 from .shift import Shift2d, ShiftConv2d
-from .shift_attention import FrozenAttentionConv2d, ShiftAttentionConv2d
+from .shuffle import ChannelShuffle, ShuffleUnit
+from .shift_attention import FrozenAttentionConv2d, RandomTapsConv2d, ShiftAttentionConv2d
 from .sal_deployed import GatheredShiftPointwise
 
 __all__ = [
@@ -16,7 +17,10 @@ __all__ = [
     "InvertedResidual",
     "Shift2d",
     "ShiftConv2d",
+    "ChannelShuffle",
+    "ShuffleUnit",
     "ShiftAttentionConv2d",
     "FrozenAttentionConv2d",
+    "RandomTapsConv2d",
     "GatheredShiftPointwise",
 ]

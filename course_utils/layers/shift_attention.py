@@ -186,6 +186,18 @@ class FrozenAttentionConv2d(ShiftAttentionConv2d):
         self.attention.requires_grad_(False)
 
 
+class RandomTapsConv2d(FrozenAttentionConv2d):
+    """A control of notebook 06: one random tap per (output, input) slice, fixed from the first step. The frozen
+    attention is hardened from initialisation on (A = one-hot argmax of the random logits a ~ U(0, 1), so a
+    uniformly random tap per slice), also after every ``reset_parameters``: only W trains, and the network is
+    the same soft or hardened. Against SAL it asks whether *learning* the taps matters, with no hardening step
+    to confound the answer."""
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.hardened.fill_(True)
+
+
 def _tap_offset(tap: int, kernel_size: int) -> tuple[int, int]:
     r = kernel_size // 2
     return tap // kernel_size - r, tap % kernel_size - r
