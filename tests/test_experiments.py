@@ -17,13 +17,15 @@ from course_utils import training as train_module
 from course_utils.cost import Cost, conv2d_cost, count
 from course_utils.data import KNOWN_DIGESTS, load_cifar10
 from course_utils.experiments import catalog, lab, store
-from course_utils.experiments.catalog import FAMILIES, family_specs, sal_hooks, spec
-from course_utils.experiments.lab import LAB, LabOperator, lab_model, run_name
+from course_utils.experiments.catalog import (FAMILIES, REFERENCE_MACS_OF, REFERENCE_WIDTHS, family_specs, sal_hooks,
+                                              spec)
+from course_utils.experiments.lab import (LAB, MATCHED_WIDTH_GRID, LabOperator, deployed_macs, lab_model,
+                                          matched_width, run_name)
 from course_utils.experiments.sal import (AttentionRecorder, geometric_temperature, temperature_schedule_hook,
                                           temperature_step_hook)
 from course_utils.experiments.sal_controls import (CONTROLS, attention_curve, attention_summary, control,
                                                    control_model)
-from course_utils.layers import FrozenAttentionConv2d
+from course_utils.layers import FrozenAttentionConv2d, RandomTapsConv2d
 from course_utils.layers.shift_attention import sal_memory_words
 from course_utils.models import BaselineCNN
 from course_utils.models.sal import deployed_cost, harden, memory_bytes, sal_layers, to_shift_model
@@ -120,6 +122,22 @@ def test_frozen_logits_do_not_change_in_a_training_step_while_weights_do():
     assert not layer.attention.requires_grad and layer.weight.requires_grad
 
 
+def test_random_taps_are_one_hot_from_the_first_step_and_stay_so():
+    torch.manual_seed(0)
+    layer = RandomTapsConv2d(4, 6, 3)
+    taps = layer.chosen_taps().clone()
+    assert bool(layer.hardened) and layer.one_hot_fraction() == 1.0 and not layer.attention.requires_grad
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.5)
+    layer(torch.randn(2, 4, 5, 5)).square().mean().backward()
+    optimizer.step()
+    assert torch.equal(layer.chosen_taps(), taps) and layer.one_hot_fraction() == 1.0
+    layer.reset_parameters()                         # training re-initialises: still hardened
+    assert bool(layer.hardened) and len(torch.unique(layer.chosen_taps())) > 1     # random taps, not one
+    model = control_model("sal_random_taps")
+    reset_parameters(model, 0)
+    assert all(isinstance(m, RandomTapsConv2d) and bool(m.hardened) for m in sal_layers(model))
+
+
 def test_shared_control_has_one_tap_per_input_channel():
     model = control_model("sal_shared")
     for layer in sal_layers(model):
@@ -197,14 +215,30 @@ def test_every_committed_run_is_in_the_catalog_once_with_a_command():
     specs = [s for family in FAMILIES for s in family_specs(family)]
     names = [s.name for s in specs]
     assert len(names) == len(set(names))
-    assert len(family_specs("lab")) == 63 and len(family_specs("sal_controls")) == 12
+    assert len(family_specs("lab")) == 3 * 3 * len(LAB) and len(family_specs("sal_controls")) == 3 * len(CONTROLS)
     assert len(family_specs("squeezenet")) == 3 and len(family_specs("decomposition")) == 4
-    assert len(family_specs("reference")) == 8
+    assert len(family_specs("reference")) == len(LAB) + 4
     for s in specs:
         assert s.command.startswith("make ") and s.data in KNOWN_DIGESTS
         assert s.config.precision == "fp32" and s.config.total_epochs is not None
     committed = {p.stem for p in (REPO / "data" / "results").glob("*.json")}
     assert committed == set(names), "data/results/ holds exactly the catalog's runs"
+
+
+def test_the_reference_runs_are_at_matched_macs():
+    """Each operator's full-data run is at the width of the grid nearest in MACs to the standard net at 0.5: MACs
+    grow with the width, so that width is nearer than its two neighbours on the grid (lab.matched_width searches
+    the whole grid); every one within 10 % of the target."""
+    target = deployed_macs(*REFERENCE_MACS_OF)
+    assert target == 2_286_208
+    for variant in LAB:
+        width = REFERENCE_WIDTHS[variant]
+        assert width in MATCHED_WIDTH_GRID
+        step = MATCHED_WIDTH_GRID.index(width)
+        neighbours = MATCHED_WIDTH_GRID[max(step - 1, 0):step + 2]
+        assert matched_width(variant, target, neighbours) == width, variant
+        assert abs(deployed_macs(variant, width) / target - 1) < 0.1, variant
+    assert {s.columns["width"] for s in family_specs("reference") if s.columns["variant"] == "sal"} == {1.35}
 
 
 def test_a_fine_tune_waits_for_its_start():
@@ -294,6 +328,7 @@ def test_adding_an_operator_takes_four_places_and_stales_no_committed_run(monkey
     committed = [spec(name) for name in ("nb07_standard", "nb07_sal_w0.5", "nb06_sal_t1", "nb03_squeezenet_cifar")]
     before = [run_key(s.build(), s.data_digest, s.config, s.hooks(), name=s.name, device="cpu")[0] for s in committed]
     monkeypatch.setitem(OPERATORS, "double", Operator("double", "double conv", "k·l·C_in·C_out", double_cost,
+                                                      OPERATORS["standard"].activations,
                                                       lambda c: DoubleConv(c, c), double_block))
     monkeypatch.setitem(LAB, "double", LabOperator("double", (0.25, 0.5, 1.0), 0.5))
     explorer = CostExplorer(operators=["standard", "double"])                 # the cost explorer

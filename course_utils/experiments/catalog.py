@@ -4,8 +4,10 @@ A :class:`RunSpec` is one run; a family is a list of them made by one command (`
 
 - ``lab`` (``make sweep``): every lab operator (``experiments.lab.LAB``) at its three widths, seeds 0-2,
   20 epochs on the bundled 5,000 images (``nb07_<operator>[_w<width>][_seed<k>]``);
-- ``reference`` (``make reference-results``): every lab operator at width 0.5, 10 epochs on all 50,000 images
-  of the full copy (``ref_...``); the standard net with seeds 0 and 1, the others seed 0;
+- ``reference`` (``make reference-results``): every lab operator at matched MACs, 10 epochs on all 50,000 images
+  of the full copy (``ref_<operator>_w<width>[_seed<k>]``): each at the width whose network does the MACs nearest
+  to the standard net's at width 0.5 (``REFERENCE_WIDTHS``); the standard and depthwise-separable nets with seeds
+  0-2, the others seed 0;
 - ``sal_controls`` (``make sal-controls``): notebook 06's controls of SAL, seeds 0-2 (``nb06_...``);
 - ``squeezenet`` (``make squeezenet-results``): notebook 03's SqueezeNet-CIFAR, seeds 0-2 (``nb03_...``);
 - ``decomposition`` (``make decomposition-results``): notebook 02's standard network with its weights
@@ -35,8 +37,14 @@ from .sal import AttentionRecorder, hardened_accuracy, temperature_schedule_hook
 from .sal_controls import CONTROLS, control, control_model
 
 COMMITTED = TrainConfig(epochs=DEFAULT_EPOCHS, precision="fp32", progress=False)   # the recipe of every family
-REFERENCE_PREFIX, REFERENCE_EPOCHS, REFERENCE_WIDTH = "ref_", 10, 0.5
-REFERENCE_SEEDS: dict[str, tuple[int, ...]] = {"standard": (0, 1)}                  # the others: seed 0 only
+REFERENCE_PREFIX, REFERENCE_EPOCHS = "ref_", 10
+# The full-data runs compare operators at matched MACs: the target is the standard net's at width 0.5 (2,286,208
+# MACs per 32×32 image), and each operator trains at lab.matched_width(operator, target): the width of
+# lab.MATCHED_WIDTH_GRID nearest in MACs (tests/test_experiments.py recomputes this table).
+REFERENCE_MACS_OF = ("standard", 0.5)
+REFERENCE_WIDTHS: dict[str, float] = {"standard": 0.5, "decomposed": 0.5, "fire": 0.9, "depthwise_separable": 1.25,
+                                      "inverted_residual": 0.35, "shift": 1.35, "sal": 1.35, "shuffle": 2.5}
+REFERENCE_SEEDS: dict[str, tuple[int, ...]] = {"standard": (0, 1, 2), "depthwise_separable": (0, 1, 2)}  # others: 0
 FINE_TUNE_EPOCHS = 5
 
 
@@ -96,8 +104,9 @@ def lab_specs(*, variants: Sequence[str] | None = None, widths: Sequence[float] 
 
 
 def reference_specs(*, variants: Sequence[str] | None = None) -> list[RunSpec]:
-    """The full-data reference runs: every lab operator at width 0.5, 10 epochs on all 50,000 training images."""
-    return [_lab_spec(variant, REFERENCE_WIDTH, seed, family="reference", prefix=REFERENCE_PREFIX,
+    """The full-data reference runs: every lab operator at matched MACs (``REFERENCE_WIDTHS``), 10 epochs on all
+    50,000 training images."""
+    return [_lab_spec(variant, REFERENCE_WIDTHS[variant], seed, family="reference", prefix=REFERENCE_PREFIX,
                       epochs=REFERENCE_EPOCHS, data=FULL_FILE)
             for variant in (list(LAB) if variants is None else [lab_operator(v).name for v in variants])
             for seed in REFERENCE_SEEDS.get(variant, (0,))]
@@ -179,6 +188,6 @@ def spec(name: str) -> RunSpec:
     raise ValueError(f"name={name!r} is not a committed run (see course_utils.experiments.catalog.FAMILIES)")
 
 
-__all__ = ["RunSpec", "Family", "FAMILIES", "COMMITTED", "REFERENCE_PREFIX", "REFERENCE_EPOCHS", "REFERENCE_WIDTH",
-           "REFERENCE_SEEDS", "FINE_TUNE_EPOCHS", "sal_hooks", "lab_specs", "reference_specs", "control_specs",
+__all__ = ["RunSpec", "Family", "FAMILIES", "COMMITTED", "REFERENCE_PREFIX", "REFERENCE_EPOCHS", "REFERENCE_MACS_OF",
+           "REFERENCE_WIDTHS", "REFERENCE_SEEDS", "FINE_TUNE_EPOCHS", "sal_hooks", "lab_specs", "reference_specs", "control_specs",
            "squeezenet_specs", "decomposition_specs", "family_specs", "spec"]

@@ -9,10 +9,12 @@ width of notebook 07's single-width table. Adding an operator to the lab is one 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .. import checks
 from ..models.baseline import BaselineCNN
+from ..models.sal import deployed_cost
 from ..operators import OPERATORS
 
 SEEDS: tuple[int, ...] = (0, 1, 2)
@@ -49,6 +51,7 @@ LAB: dict[str, LabOperator] = {op.name: op for op in (
     LabOperator("inverted_residual", (0.125, 0.25, 0.5), 0.5),
     LabOperator("shift", (0.5, 1.0, 2.0), 1.0),
     LabOperator("sal", (0.25, 0.5, 1.0), 1.0),
+    LabOperator("shuffle", (1.0, 2.0, 4.0), 2.0),
 )}
 
 
@@ -65,6 +68,29 @@ def lab_model(variant: str, width: float | None = None) -> BaselineCNN:
     return BaselineCNN(variant, entry.width if width is None else checks.positive_number("width", width))
 
 
+# Widths tried when matching an operator's cost to a target (matched_width): 0.10, 0.15, ..., 4.00.
+MATCHED_WIDTH_GRID: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(2, 81))
+
+
+def deployed_macs(variant: str, width: float) -> int | None:
+    """MACs of one 32×32 image through the lab network, counted as deployed (SAL hardened: ``models.sal``); None
+    where the operator cannot be built at this width (channels its groups do not divide)."""
+    try:
+        return deployed_cost(lab_model(variant, width), (1, 3, 32, 32)).macs
+    except ValueError:
+        return None
+
+
+def matched_width(variant: str, macs: int, grid: tuple[float, ...] = MATCHED_WIDTH_GRID) -> float:
+    """The width of ``grid`` whose network does the MACs nearest to ``macs`` (nearest in ratio: |log(MACs/macs)|)."""
+    checks.positive_int("macs", macs)
+    costs = {width: deployed_macs(variant, width) for width in grid}
+    built = {width: cost for width, cost in costs.items() if cost}
+    if not built:
+        raise ValueError(f"variant={variant!r} builds at none of the widths of grid={grid}")
+    return min(built, key=lambda width: abs(math.log(built[width] / macs)))
+
+
 def run_name(variant: str, *, width: float | None = None, seed: int = 0, prefix: str = LAB_PREFIX) -> str:
     """A lab run's name: ``<prefix><variant>``, then ``_w<width>`` unless it is the lab's width, then
     ``_seed<seed>`` unless seed 0 (``nb07_fire``, ``nb07_fire_w2.0_seed1``)."""
@@ -76,4 +102,5 @@ def run_name(variant: str, *, width: float | None = None, seed: int = 0, prefix:
     return name + (f"_seed{seed}" if seed else "")
 
 
-__all__ = ["SEEDS", "LAB_PREFIX", "LabOperator", "LAB", "lab_operator", "lab_model", "run_name"]
+__all__ = ["SEEDS", "LAB_PREFIX", "LabOperator", "LAB", "lab_operator", "lab_model", "MATCHED_WIDTH_GRID",
+           "deployed_macs", "matched_width", "run_name"]

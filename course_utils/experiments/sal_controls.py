@@ -14,7 +14,11 @@ little by itself. Each control changes one thing in the operator lab's SAL netwo
 - ``sal_shared``: one attention vector per input channel (``shared=True``), hence one tap per input
   channel: a learned shift followed by one 1×1 convolution;
 - ``sal_t1``, ``sal_t5``: SAL started at T₀ = 1 or 5 (the softmax starts soft), annealed geometrically to
-  the same final T = 70.
+  the same final T = 70;
+- ``sal_random_taps``: one random tap per slice, one-hot and fixed from the first step
+  (:class:`~course_utils.layers.RandomTapsConv2d`): the clean version of ``sal_frozen``, whose soft attention only
+  sharpens onto its random taps as T grows, so that hardening at the end costs it accuracy that learning the taps
+  is then credited with. Here soft and hardened are the same network.
 
 The two references are lab runs: SAL as the authors train it (``sal`` at width 0.5) and Wu et al.'s fixed
 shift + 1×1 (``shift`` at width 0.5). For the same seed, ``sal_frozen``, ``sal_t1`` and ``sal_t5`` start from
@@ -31,7 +35,8 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
-from ..layers.shift_attention import INITIAL_TEMPERATURE, FrozenAttentionConv2d, ShiftAttentionConv2d
+from ..layers.shift_attention import (INITIAL_TEMPERATURE, FrozenAttentionConv2d, RandomTapsConv2d,
+                                      ShiftAttentionConv2d)
 from ..models.baseline import BaselineCNN
 from .lab import lab_model
 
@@ -40,11 +45,13 @@ WIDTH = 0.5                  # the lab's SAL and shift runs at this width are th
 
 @dataclass(frozen=True)
 class Control:
-    """One control: what differs from the lab's SAL (frozen logits, shared attention, initial temperature)."""
+    """One control: what differs from the lab's SAL (frozen logits, shared attention, initial temperature, random
+    one-hot taps from the start)."""
 
     name: str
     label: str
     frozen: bool = False
+    random_taps: bool = False
     shared: bool = False
     initial_temperature: float = INITIAL_TEMPERATURE
 
@@ -54,6 +61,7 @@ CONTROLS: dict[str, Control] = {c.name: c for c in (
     Control("sal_shared", "shared SAL (one tap per input channel)", shared=True),
     Control("sal_t1", "SAL from T₀ = 1", initial_temperature=1.0),
     Control("sal_t5", "SAL from T₀ = 5", initial_temperature=5.0),
+    Control("sal_random_taps", "random one-hot taps, fixed from the first step", random_taps=True),
 )}
 
 
@@ -79,10 +87,12 @@ def _replace_sal_layers(module: nn.Module, make: Callable[[ShiftAttentionConv2d]
 
 def control_model(name: str) -> BaselineCNN:
     """``lab_model("sal", 0.5)`` with each ShiftAttentionConv2d rebuilt as the control asks: a
-    :class:`FrozenAttentionConv2d` (frozen), ``shared=True`` (shared) or started at T₀ (temperature)."""
+    :class:`FrozenAttentionConv2d` (frozen), a :class:`RandomTapsConv2d` (random taps), ``shared=True`` (shared)
+    or started at T₀ (temperature)."""
     spec = control(name)
     model = lab_model("sal", WIDTH)
-    layer_class = FrozenAttentionConv2d if spec.frozen else ShiftAttentionConv2d
+    layer_class = (RandomTapsConv2d if spec.random_taps else
+                   FrozenAttentionConv2d if spec.frozen else ShiftAttentionConv2d)
 
     def make(old: ShiftAttentionConv2d) -> nn.Module:
         return layer_class(old.in_channels, old.out_channels, old.kernel_size, old.stride, shared=spec.shared,
