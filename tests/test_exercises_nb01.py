@@ -32,6 +32,16 @@ def test_exercise_2_wants_both_factors():
     assert not check_exercise_2(None).passed
 
 
+def test_exercise_2_takes_the_pair_as_a_list_or_an_array_too():
+    import numpy as np
+    import torch
+
+    for pair in ([9, 4], np.array([9, 4]), torch.tensor([9.0, 4.0])):
+        assert check_exercise_2(pair).passed, pair
+    for wrong in ([9], [9, 4, 1], [None, 4], "94"):
+        assert "two numbers" in check_exercise_2(wrong).message
+
+
 def _code_cells() -> list[str]:
     return [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
 

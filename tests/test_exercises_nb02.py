@@ -113,9 +113,81 @@ def test_exercise_3_names_stride_padding_and_activation_mistakes():
     assert "strides the columns" in message(v_stride=lambda s: (1, s), h_stride=lambda s: (s, 1))
     assert "padding is missing" in message(v_pad=lambda k, l: (0, 0), h_pad=lambda k, l: (0, 0))
     assert "wrong axes" in message(v_pad=lambda k, l: (0, k // 2), h_pad=lambda k, l: (l // 2, 0))
-    assert "ReLU sits between" in message(relu=True)
     wasteful = message(v_stride=lambda s: (1, 1), h_stride=lambda s: (s, s))
     assert "same outputs" in wasteful and "fewer MACs" in wasteful
+
+
+def test_exercise_3_accepts_inception_v3s_non_linearity_between_as_a_valid_variant():
+    """Inception-v3 (which the notebook cites) puts BatchNorm and ReLU after each convolution of the
+    pair: a valid block, accepted, with the note that the exact conversion needs none."""
+    with_relu = check_exercise_3(variant(relu=True))
+    assert with_relu.passed and "Inception-v3" in with_relu.message
+    assert "needs no non-linearity" in with_relu.message
+
+    class WithBatchNorm(Reference):
+        def __init__(self, in_channels, out_channels, kernel_size, stride=1):
+            super().__init__(in_channels, out_channels, kernel_size, stride)
+            self.bn = nn.BatchNorm2d(out_channels)
+
+        def forward(self, x):
+            return self.horizontal(torch.relu(self.bn(self.vertical(x))))
+
+    with_bn = check_exercise_3(WithBatchNorm)
+    assert with_bn.passed and "BatchNorm and a ReLU" in with_bn.message
+    # the variant is checked as strictly as the reference: a wrong stride still fails, ReLU6 is not ReLU
+    assert not check_exercise_3(variant(relu=True, v_stride=lambda s: (s, s), h_stride=lambda s: (1, 1))).passed
+
+    class ReLU6Between(Reference):
+        def forward(self, x):
+            return self.horizontal(nn.functional.relu6(self.vertical(x)))
+
+    assert not check_exercise_3(ReLU6Between).passed
+
+
+def test_exercise_3_accepts_the_block_written_another_way():
+    class AsSequential(nn.Sequential):
+        def __init__(self, in_channels, out_channels, kernel_size, stride=1):
+            k, l = kernel_size
+            super().__init__(nn.Conv2d(in_channels, out_channels, (k, 1), (stride, 1), (k // 2, 0), bias=False),
+                             nn.Conv2d(out_channels, out_channels, (1, l), (1, stride), (0, l // 2), bias=False))
+
+    class Lazy(nn.Module):
+        def __init__(self, in_channels, out_channels, kernel_size, stride=1):
+            super().__init__()
+            k, l = kernel_size
+            self.vertical = nn.LazyConv2d(out_channels, (k, 1), (stride, 1), (k // 2, 0), bias=False)
+            self.horizontal = nn.LazyConv2d(out_channels, (1, l), (1, stride), (0, l // 2), bias=False)
+
+        def forward(self, x):
+            return self.horizontal(self.vertical(x))
+
+    for block_class in (AsSequential, Lazy):
+        verdict = check_exercise_3(block_class)
+        assert verdict.passed, (block_class.__name__, verdict)
+
+
+def test_exercise_3_hints_instead_of_tracebacks():
+    class NoReturn(Reference):
+        def forward(self, x):
+            self.horizontal(self.vertical(x))
+
+    class ReturnsATuple(Reference):
+        def forward(self, x):
+            return self.horizontal(self.vertical(x)),
+
+    class PlainList(nn.Module):
+        def __init__(self, in_channels, out_channels, kernel_size, stride=1):
+            super().__init__()
+            self.convs = list(Reference(in_channels, out_channels, kernel_size, stride).children())
+
+        def forward(self, x):
+            return self.convs[1](self.convs[0](x))
+
+    for answer, hint in ((NoReturn, "forget the `return`"), (ReturnsATuple, "returns a tuple"),
+                         (PlainList, "nn.ModuleList"), (Reference(8, 16, (3, 5), 2), "the class itself")):
+        verdict = check_exercise_3(answer)
+        assert not verdict.passed and hint in verdict.message, (answer, verdict)
+        assert "Traceback" not in verdict.message
 
 
 def test_exercise_4_rank_threshold():

@@ -30,12 +30,26 @@ def test_exercise_1_right_and_typical_mistakes():
     assert not check_exercise_1(12345).passed
 
 
-# --- exercise 2: which change saves parameters -----------------------------------------------
-def test_exercise_2_right_and_wrong():
-    assert check_exercise_2("a").passed
-    wrong = check_exercise_2("b")
-    assert not wrong.passed and "9·s·e3x3" in wrong.message
-    assert "one of" in check_exercise_2("c").message
+# --- exercise 2: the parameters of two changes (a guess cannot pass) ---------------------------
+A_PARAMS = 256 * 64 + 64 * 224 + 9 * 64 * 32          # weights of Fire(256, 64, 224, 32)
+B_PARAMS = 256 * 32 + 32 * 32 + 9 * 32 * 224          # weights of Fire(256, 32, 32, 224)
+
+
+def test_exercise_2_accepts_both_counts_with_or_without_biases():
+    assert check_exercise_2((A_PARAMS + 64 + 224 + 32, B_PARAMS + 32 + 32 + 224)).passed
+    verdict = check_exercise_2([A_PARAMS, B_PARAMS])
+    assert verdict.passed and "(a) saves more" in verdict.message
+
+
+def test_exercise_2_names_the_typical_mistakes_and_a_letter_no_longer_answers():
+    assert "9·s·e3x3" in check_exercise_2((A_PARAMS, 256 * 32 + 32 * 32 + 32 * 224)).message
+    assert "squeeze layer" in check_exercise_2((A_PARAMS, 32 * 32 + 9 * 32 * 224)).message
+    assert "wrong way round" in check_exercise_2((B_PARAMS, A_PARAMS)).message
+    starting_fire = 256 * 32 + 32 * 128 + 9 * 32 * 128 + 32 + 128 + 128        # with its biases
+    assert "starting Fire" in check_exercise_2((starting_fire, B_PARAMS)).message
+    for guess in ("a", "b", (1, 2), None, (A_PARAMS, None)):
+        assert not check_exercise_2(guess).passed
+    assert "two numbers" in check_exercise_2("a").message
 
 
 # --- exercise 3: build a Fire ----------------------------------------------------------------
@@ -104,6 +118,59 @@ def test_exercise_3_skeleton_and_bad_answers():
     assert "the class itself" in check_exercise_3(GoodFire(16, 4, 8, 12)).message
 
 
+def test_exercise_3_tells_relu_from_relu6():
+    class ReLU6Fire(GoodFire):
+        def forward(self, x):
+            s = nn.functional.relu6(self.squeeze(x))
+            return torch.cat([nn.functional.relu6(self.narrow(s)), nn.functional.relu6(self.wide(s))], dim=1)
+
+    assert not check_exercise_3(ReLU6Fire).passed
+
+
+def test_exercise_3_accepts_a_fire_written_another_way():
+    class LazyFire(nn.Module):
+        """Lazy layers, one ReLU over the concatenation, nn.ReLU modules."""
+
+        def __init__(self, in_channels, squeeze, expand1x1, expand3x3):
+            super().__init__()
+            self.squeeze = nn.Sequential(nn.LazyConv2d(squeeze, 1), nn.ReLU(inplace=True))
+            self.expand1x1 = nn.LazyConv2d(expand1x1, 1)
+            self.expand3x3 = nn.LazyConv2d(expand3x3, 3, padding=1)
+
+        def forward(self, x):
+            s = self.squeeze(x)
+            return torch.relu(torch.cat([self.expand1x1(s), self.expand3x3(s)], dim=1))
+
+    verdict = check_exercise_3(LazyFire)
+    assert verdict.passed, verdict
+
+
+def test_exercise_3_hints_instead_of_tracebacks():
+    class NoReturn(GoodFire):
+        def forward(self, x):
+            super().forward(x)
+
+    class PairOut(GoodFire):
+        def forward(self, x):
+            s = torch.relu(self.squeeze(x))
+            return torch.relu(self.narrow(s)), torch.relu(self.wide(s))
+
+    class PlainList(nn.Module):
+        def __init__(self, in_channels, squeeze, expand1x1, expand3x3):
+            super().__init__()
+            self.squeeze = nn.Conv2d(in_channels, squeeze, 1)
+            self.expands = [nn.Conv2d(squeeze, expand1x1, 1), nn.Conv2d(squeeze, expand3x3, 3, padding=1)]
+
+        def forward(self, x):
+            s = torch.relu(self.squeeze(x))
+            return torch.cat([torch.relu(e(s)) for e in self.expands], dim=1)
+
+    for answer, hint in ((NoReturn, "forget the `return`"), (PairOut, "returns a tuple of 2"),
+                         (PlainList, "nn.ModuleList")):
+        verdict = check_exercise_3(answer)
+        assert not verdict.passed and hint in verdict.message, (answer, verdict)
+
+
 # --- exercise 4: the first pool moved after fire3 ----------------------------------------------
 def test_exercise_4_right_and_typical_mistakes():
     # fire2 and fire3 (393,216 MACs each on 16×16 maps) run on 32×32: 4× the positions
@@ -139,7 +206,7 @@ def test_notebook_executes_no_solution():
     for argument in calls:
         assert argument.strip().isidentifier(), f"a checker is called with {argument!r}"
     assert "answer_fire8_macs = None" in "\n".join(code)
-    assert "answer_cheaper = None" in "\n".join(code)
+    assert "answer_params = None" in "\n".join(code)
     assert "answer_late_macs = None" in "\n".join(code)
     build_cells = [src for src in code if "class MyFire" in src]
     assert len(build_cells) == 1 and "raise NotImplementedError" in build_cells[0]

@@ -28,12 +28,22 @@ def test_exercise_1_accepts_the_formula_and_names_typical_mistakes():
     assert not check_exercise_1(12345).passed
 
 
-# --- exercise 2: thinner or smaller -------------------------------------------------------------
-def test_exercise_2():
-    assert check_exercise_2("a").passed
-    wrong = check_exercise_2("b")
-    assert not wrong.passed and "α²" in wrong.message
-    assert not check_exercise_2(None).passed
+# --- exercise 2: thinner or smaller, a number a guess does not hit --------------------------------
+def test_exercise_2_accepts_the_rule_and_the_count():
+    rule = 0.75 ** 2 * (160 / 224) ** 2 / 0.5 ** 2         # 1.148
+    verdict = check_exercise_2(rule)
+    assert verdict.passed and "(a) α = 0.5 at 224×224 is cheaper" in verdict.message
+    assert check_exercise_2(1.11).passed                    # what torch counts
+    assert check_exercise_2(round(rule, 2)).passed
+
+
+def test_exercise_2_names_the_typical_mistakes_and_a_letter_no_longer_answers():
+    assert "(a) ÷ (b)" in check_exercise_2(0.5 ** 2 / (0.75 ** 2 * (160 / 224) ** 2)).message
+    assert "each enter squared" in check_exercise_2(0.75 / 0.5 * 160 / 224).message
+    assert "resolution changes too" in check_exercise_2((0.75 / 0.5) ** 2).message
+    assert "resolution enters squared" in check_exercise_2(0.75 ** 2 / 0.5 ** 2 * 160 / 224).message
+    for guess in ("a", "b", None, 1.0, 1.3, 0.9):
+        assert not check_exercise_2(guess).passed
 
 
 # --- exercise 3: build an inverted residual -----------------------------------------------------
@@ -108,6 +118,56 @@ def test_exercise_3_names_the_typical_mistakes(block_class, hint):
     assert not verdict.passed and hint in verdict.message, verdict
 
 
+class PlainReLU(Solution):
+    def forward(self, x):
+        out = torch.relu(self.expand[1](self.expand[0](x)))
+        out = torch.relu(self.depthwise[1](self.depthwise[0](out)))
+        out = self.project(out)
+        return x + out if self.use_residual else out
+
+
+def test_exercise_3_tells_relu6_from_relu():
+    verdict = check_exercise_3(PlainReLU)
+    assert not verdict.passed and "ReLU where MobileNetV2 has ReLU6" in verdict.message
+
+
+def test_exercise_3_accepts_a_block_written_another_way():
+    class Attributes(nn.Module):
+        """Lazy BatchNorms, registered before the convolutions and in reverse order, functional ReLU6."""
+
+        def __init__(self, in_channels, out_channels, stride=1, expand_ratio=6):
+            super().__init__()
+            hidden = in_channels * expand_ratio
+            self.bn3, self.bn2, self.bn1 = nn.LazyBatchNorm2d(), nn.LazyBatchNorm2d(), nn.LazyBatchNorm2d()
+            self.expand = nn.LazyConv2d(hidden, 1, bias=False)
+            self.depthwise = nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False)
+            self.project = nn.LazyConv2d(out_channels, 1, bias=False)
+            self.shortcut = stride == 1 and in_channels == out_channels
+
+        def forward(self, x):
+            out = nn.functional.relu6(self.bn1(self.expand(x)))
+            out = nn.functional.relu6(self.bn2(self.depthwise(out)))
+            out = self.bn3(self.project(out))
+            return out + x if self.shortcut else out
+
+    verdict = check_exercise_3(Attributes)
+    assert verdict.passed, verdict
+
+
+def test_exercise_3_hints_instead_of_tracebacks():
+    class NoReturn(Solution):
+        def forward(self, x):
+            super().forward(x)
+
+    class PairOut(Solution):
+        def forward(self, x):
+            return super().forward(x), x
+
+    for answer, hint in ((NoReturn, "forget the `return`"), (PairOut, "returns a tuple of 2")):
+        verdict = check_exercise_3(answer)
+        assert not verdict.passed and hint in verdict.message, (answer, verdict)
+
+
 def test_exercise_3_not_yet_and_not_a_class():
     assert "Not yet" in check_exercise_3(None).message
     assert "class itself" in check_exercise_3(Solution(16, 16)).message
@@ -138,7 +198,7 @@ def test_the_notebook_executes_no_solution():
             f"a checker is called with a literal or an expression: {argument!r}"
     assert not re.search(r"^def check_exercise", joined, re.MULTILINE), \
         "checkers live in course_utils.exercises.nb05, not in the notebook"
-    for name in ("answer_dws_macs", "answer_cheaper"):
+    for name in ("answer_dws_macs", "answer_ratio"):
         assert re.search(rf"^{name} = None", joined, re.MULTILINE), f"{name} must start as None"
     skeleton = next(c for c in code if "class MyInvertedResidual" in c)
     assert "raise NotImplementedError" in skeleton

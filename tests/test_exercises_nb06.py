@@ -119,6 +119,37 @@ def test_exercise_1_not_yet():
     assert "Not yet" in check_exercise_1(None).message
 
 
+class LazyPointwise(Solution):
+    def __init__(self, in_channels, out_channels, kernel_size=3):
+        super().__init__(in_channels, out_channels, kernel_size)
+        self.pointwise = nn.LazyConv2d(out_channels, 1, bias=False)
+
+
+class NoReturn(Solution):
+    def forward(self, x):
+        self.pointwise(self.shift(x))
+
+
+class PairOut(Solution):
+    def forward(self, x):
+        return self.pointwise(self.shift(x)), self.shift(x)
+
+
+def test_exercise_1_accepts_lazy_layers():
+    verdict = check_exercise_1(LazyPointwise)
+    assert verdict.passed, verdict
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (NoReturn, "forget the `return`"),
+    (PairOut, "returns a tuple of 2"),
+    (Solution(18, 18), "the class itself"),
+])
+def test_exercise_1_hints_instead_of_tracebacks(answer, hint):
+    verdict = check_exercise_1(answer)
+    assert not verdict.passed and hint in verdict.message, verdict
+
+
 # --- exercise 2: memory ---------------------------------------------------------------------
 def test_exercise_2():
     assert check_exercise_2(128 * 128 * 36 / 32, 9 * 128 * 128).passed

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 from torch import nn
 
 from course_utils.challenge import score
 from course_utils.exercises import nb07
 from course_utils.exercises.nb07 import (ACCURACY_MARGIN, MAC_BUDGET, check_design, check_exercise_1,
                                          check_exercise_2, check_exercise_3, design_cost, design_figure,
-                                         halving_structured_rate, variant_cost)
+                                         halving_structured_rate, session5_operators, variant_cost)
 from course_utils.models.baseline import BaselineCNN
 
 matplotlib.use("Agg")
@@ -73,16 +74,82 @@ def test_design_within_budget_and_cheaper_passes_the_cost_side_and_asks_for_trai
 
 
 def test_design_over_the_mac_budget_is_rejected():
-    verdict = check_design(BaselineCNN("standard", 1.0), baseline=BASELINE)
+    verdict = check_design(BaselineCNN("depthwise_separable", 2.0), baseline=BASELINE)
     assert not verdict.passed
     assert "too many MACs" in verdict.message and f"budget {MAC_BUDGET / 1e6:.2f} M" in verdict.message
 
 
 def test_design_that_does_not_beat_the_baseline_score_is_rejected():
-    # a generous budget: the baseline itself fits it, but does not beat its own score
-    verdict = check_design(BaselineCNN("standard", 1.0), baseline=BASELINE, mac_budget=10**8)
+    # a generous budget: a wide depthwise-separable network fits it, but scores above the baseline
+    verdict = check_design(BaselineCNN("depthwise_separable", 3.0), baseline=BASELINE, mac_budget=10**8)
     assert not verdict.passed
     assert "fewer parameters too" in verdict.message
+
+
+@pytest.mark.parametrize("width", [0.5, 0.25])
+def test_a_narrower_plain_network_does_not_pass_the_design_task(width):
+    """The lecturer's BaselineCNN("standard", 0.5) is within the budget and beats the score: no Session-5
+    operator, no pass."""
+    design = BaselineCNN("standard", width)
+    assert design_cost(design).macs <= MAC_BUDGET
+    verdict = check_design(design, baseline=BASELINE)
+    assert not verdict.passed and "no Session-5 operator" in verdict.message
+    assert "❌ operator: none" in verdict.message
+    assert not check_design(design, baseline=BASELINE, accuracy=0.9).passed
+
+
+@pytest.mark.parametrize("block, width", [("depthwise_separable", 1.25), ("fire", 1.0), ("shift", 1.0),
+                                          ("decomposed", 0.5), ("inverted_residual", 0.25)])
+def test_an_operator_based_design_passes_the_cost_side(block, width):
+    verdict = check_design(BaselineCNN(block, width), baseline=BASELINE)
+    assert verdict.passed and "✅ operator:" in verdict.message, verdict
+
+
+class HandWrittenFire(nn.Module):
+    """A Fire built from plain convolutions: a 1×1 squeeze, then 1×1 and 3×3 expands, concatenated."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.squeeze = nn.Conv2d(c_in, c_out // 8, 1)
+        self.expand1x1 = nn.Conv2d(c_out // 8, c_out // 2, 1)
+        self.expand3x3 = nn.Conv2d(c_out // 8, c_out // 2, 3, padding=1)
+
+    def forward(self, x):
+        s = torch.relu(self.squeeze(x))
+        return torch.relu(torch.cat([self.expand1x1(s), self.expand3x3(s)], dim=1))
+
+
+def test_a_hand_written_operator_counts_and_a_classifier_is_required():
+    fire_net = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             HandWrittenFire(32, 64), nn.MaxPool2d(2), HandWrittenFire(64, 64),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    assert session5_operators(fire_net) == ["1×1 squeeze before a k×k convolution"]
+    assert check_design(fire_net, baseline=BASELINE).passed
+    grouped = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1, groups=16),
+                            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    assert session5_operators(grouped) == ["grouped or depthwise convolution"]
+    no_classifier = check_design(nn.Conv2d(3, 8, 3, padding=1), baseline=BASELINE)
+    assert not no_classifier.passed and "(N, 10)" in no_classifier.message
+    hundred = nn.Sequential(grouped[:-1], nn.Linear(16, 100))
+    assert "(N, 10)" in check_design(hundred, baseline=BASELINE).message
+
+
+def test_a_design_that_cannot_run_gets_a_hint_not_a_traceback():
+    class NoReturn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = BaselineCNN("fire", 1.0)
+
+        def forward(self, x):
+            self.net(x)
+
+    assert "forget the `return`" in check_design(NoReturn(), baseline=BASELINE).message
+    lazy = nn.Sequential(nn.LazyConv2d(16, 3, padding=1), nn.LazyConv2d(16, 3, padding=1, groups=16),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.LazyLinear(10))
+    assert check_design(lazy, baseline=BASELINE).passed
+    design = BaselineCNN("fire", 1.0).train()
+    check_design(design, baseline=BASELINE)
+    assert design.training, "checking a design leaves its mode as it was"
 
 
 def test_design_accuracy_is_graded_against_the_baseline_minus_the_margin():
@@ -96,7 +163,7 @@ def test_design_checker_refuses_non_networks_and_bad_arguments():
     assert not check_design(None, baseline=BASELINE).passed
     assert "nn.Module" in check_design("fire", baseline=BASELINE).message
     broken = nn.Sequential(nn.Conv2d(5, 8, 3))          # expects 5 input channels
-    assert "fails on a (1, 3, 32, 32) batch" in check_design(broken, baseline=BASELINE).message
+    assert "fails on an input of shape (2, 3, 32, 32)" in check_design(broken, baseline=BASELINE).message
     with pytest.raises(ValueError, match="baseline"):
         check_design(BaselineCNN("fire"), baseline={"params": 1})
     with pytest.raises(ValueError, match="accuracy"):
@@ -154,7 +221,9 @@ def test_design_checker_reads_a_pandas_row_and_reports_the_seed_spread():
 def test_design_switch_starts_off(monkeypatch):
     monkeypatch.delenv("COURSE_RETRAIN", raising=False)
     switch = nb07.design_switch()
-    assert switch.value is False and "Train live" in switch.description
+    assert switch.value is False and switch.description == "Cost check only"
+    switch.value = True
+    assert switch.description == "Training live" and switch.button_style == "danger"
 
 
 # --- the notebook -------------------------------------------------------------------------------
@@ -182,7 +251,7 @@ def test_notebook_trains_the_design_only_behind_the_switch():
 def test_notebook_loads_the_committed_sweep_and_retrains_only_the_live_demo_runs():
     sources = code_sources()
     joined = "\n".join(sources)
-    assert 'load_runs("lab")' in joined and 'load_runs("reference")' in joined
+    assert 'load_runs("lab")' in joined
     training = [s for s in sources if "make_run(" in s and "import" not in s]
     assert len(training) == 1, "one cell trains the lab's live runs"
     cell = training[0]

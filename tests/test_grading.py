@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.grading import Verdict, build_student_block, check_block, check_choice, check_value, copy_weights
+from course_utils.grading import (Verdict, build_student_block, check_block, check_choice, check_value, copy_weights,
+                                  prepare_block)
 
 
 def test_check_value_right_wrong_hinted_and_missing():
@@ -99,3 +100,103 @@ def test_build_student_block_explains_why_a_class_cannot_be_built():
     assert "fails" in build_student_block(nn.Conv2d, 1).message
     assert not build_student_block(None, 4)
     assert isinstance(build_student_block(nn.Conv2d, 1, 2, kernel_size=3), nn.Conv2d)
+
+
+# --- the build-it harness: what a student may hand in by mistake gets a hint, never a traceback ---------
+def conv_bn_relu() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(4, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+
+
+def test_check_block_tells_relu_from_relu6():
+    """The random test input never drives a BatchNorm'd activation above 6; the second, larger input does."""
+    relu6 = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU6())
+    assert check_block(conv_bn_relu(), conv_bn_relu(), input_shape=(2, 4, 6, 6)).passed
+    verdict = check_block(relu6, conv_bn_relu(), input_shape=(2, 4, 6, 6))
+    assert not verdict.passed and "ReLU6" in verdict.message
+    named = check_block(relu6, conv_bn_relu(), input_shape=(2, 4, 6, 6),
+                        mistakes={"ReLU6 for ReLU": lambda: nn.Sequential(
+                            nn.Conv2d(4, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU6())})
+    assert not named.passed and "ReLU6 for ReLU" in named.message
+    reverse = check_block(conv_bn_relu(), relu6, input_shape=(2, 4, 6, 6))     # a ReLU where ReLU6 is asked
+    assert not reverse.passed
+
+
+class Attributes(nn.Module):
+    """conv → BN → ReLU written with attributes and torch.relu, its layers registered in reverse order."""
+
+    def __init__(self, lazy: bool = False, forget_return: bool = False, as_tuple: bool = False,
+                 in_a_list: bool = False) -> None:
+        super().__init__()
+        self.bn = nn.LazyBatchNorm2d() if lazy else nn.BatchNorm2d(8)
+        self.conv = nn.LazyConv2d(8, 3, padding=1, bias=False) if lazy else nn.Conv2d(4, 8, 3, padding=1, bias=False)
+        if in_a_list:
+            self.layers = [self.conv, self.bn]
+            del self.conv, self.bn
+        self.forget_return, self.as_tuple, self.in_a_list = forget_return, as_tuple, in_a_list
+
+    def forward(self, x):
+        conv, bn = self.layers if self.in_a_list else (self.conv, self.bn)
+        y = torch.relu(bn(conv(x)))
+        if self.forget_return:
+            y = y * 1                       # ... and no return
+        elif self.as_tuple:
+            return y,
+        else:
+            return y
+
+
+def test_check_block_accepts_the_same_block_written_another_way():
+    assert check_block(Attributes(), conv_bn_relu(), input_shape=(2, 4, 6, 6)).passed
+    lazy = check_block(Attributes(lazy=True), conv_bn_relu(), input_shape=(2, 4, 6, 6))
+    assert lazy.passed, lazy
+
+
+def test_check_block_hints_instead_of_tracebacks():
+    cases = {"forget the `return`": Attributes(forget_return=True),
+             "tuple of 1 items": Attributes(as_tuple=True),
+             "nn.ModuleList": Attributes(in_a_list=True)}
+    for hint, block in cases.items():
+        verdict = check_block(block, conv_bn_relu(), input_shape=(2, 4, 6, 6))
+        assert not verdict.passed and hint in verdict.message, (hint, verdict)
+    assert "NotImplementedError" in check_block(Skeleton(), conv_bn_relu(), input_shape=(2, 4, 6, 6)).message
+    assert "class itself" in build_student_block(Attributes()).message
+
+
+class Skeleton(nn.Module):
+    def forward(self, x):
+        raise NotImplementedError
+
+
+def test_copy_weights_follows_the_order_of_execution_given_an_example():
+    """Two BatchNorms of one width, registered in the other order: only the execution order pairs them right."""
+    class Reversed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn_second, self.bn_first = nn.BatchNorm2d(4), nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            return self.bn_second(torch.relu(self.bn_first(x)))
+
+    reference = nn.Sequential(nn.BatchNorm2d(4), nn.ReLU(), nn.BatchNorm2d(4))
+    assert check_block(Reversed(), reference, input_shape=(2, 4, 5, 5)).passed
+    target, x = Reversed(), torch.randn(2, 4, 5, 5)
+    with torch.no_grad():
+        reference[0].weight.fill_(3.0)
+    copy_weights(reference, target, example=x)
+    assert torch.equal(target.bn_first.weight, reference[0].weight)
+
+
+def test_prepare_block_names_a_lazy_layer_that_never_runs_and_lets_the_grader_name_its_mistake_first():
+    class Unused(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.spare = nn.Conv2d(4, 8, 1), nn.LazyConv2d(8, 1)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    assert "never runs" in prepare_block(Unused(), (1, 4, 3, 3))
+    failing = nn.Sequential(nn.Conv2d(4, 8, 3, padding=0), nn.Flatten(), nn.Linear(8, 2))
+    assert "fails" in prepare_block(failing, (1, 4, 5, 5))
+    assert prepare_block(failing, (1, 4, 5, 5), structure=lambda b: "no padding") == "no padding"
+    assert prepare_block(conv_bn_relu(), (1, 4, 5, 5), structure=lambda b: None) is None

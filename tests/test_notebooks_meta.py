@@ -214,3 +214,22 @@ def test_no_solution_is_executed(path):
             problems.append(f"{answer} (checked by {name}) must be assigned None only, not "
                             f"{[ast.unparse(v) for v in values] or 'never assigned'}")
     assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+def imported_names(tree: ast.Module) -> set[str]:
+    return {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+            for alias in node.names}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_skipping_an_exercise_never_breaks_the_next(path):
+    """Each checker is imported by the cell that calls it, or by a cell that checks nothing: a student who
+    skips one exercise's check cell can still run the next one (no NameError)."""
+    trees = [python_of(cell) for cell in code_cells(path)]
+    calls = [{node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+              and isinstance(node.func, ast.Name) and CHECKER.fullmatch(node.func.id)} for tree in trees]
+    shared = set().union(*(imported_names(tree) for tree, called in zip(trees, calls) if not called))
+    missing = sorted(name for tree, called in zip(trees, calls) for name in called
+                     if name not in imported_names(tree) | shared)
+    assert not missing, (f"{path.name}: {missing} are imported only by another exercise's check cell: "
+                         "import each checker where it is called")

@@ -37,6 +37,15 @@ def check_exercise_1(answer: object) -> Verdict:
                                f"each used at {positions} positions.")
 
 
+def _two_items(answer: object) -> tuple[object, object] | None:
+    """The two items of a tuple, a list or a 2-element array/tensor, else None."""
+    if hasattr(answer, "tolist") and not isinstance(answer, (str, bytes)):
+        answer = answer.tolist()                 # a numpy array or a torch tensor
+    if isinstance(answer, (tuple, list)) and len(answer) == 2:
+        return answer[0], answer[1]
+    return None
+
+
 def check_exercise_2(answer: object) -> Verdict:
     """``answer = (kernel_factor, width_factor)``: how many times fewer MACs a 3×3 layer
     C → C costs with a 1×1 kernel (same widths), and with both widths halved (same 3×3 kernel)."""
@@ -46,10 +55,11 @@ def check_exercise_2(answer: object) -> Verdict:
     width_factor = original // conv2d_cost(3, 3, c // 2, c // 2).macs
     if answer is None:
         return Verdict(False, NOT_YET)
-    if not isinstance(answer, tuple) or len(answer) != 2 or None in answer:
+    pair = _two_items(answer)
+    if pair is None or any(item is None for item in pair):
         return Verdict(False, "❌ Not yet — answer with two numbers: "
                               "(kernel_factor, width_factor).")
-    kernel_answer, width_answer = answer
+    kernel_answer, width_answer = pair
     kernel_verdict = check_value(
         kernel_answer, kernel_factor,
         hints={3: "k and l both shrink from 3 to 1: the cost is k·l, not k.",

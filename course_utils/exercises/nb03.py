@@ -1,7 +1,7 @@
 """Graders for notebook 03, *SqueezeNet and the Fire module*.
 
 - Exercise 1: the MACs of SqueezeNet v1.0's ``fire8`` (a value).
-- Exercise 2: which change to a Fire saves more parameters (a choice).
+- Exercise 2: the parameters of two changes to a Fire, the one that saves more follows (two values).
 - Exercise 3: build it — the student writes ``MyFire(in_channels, squeeze, expand1x1, expand3x3)``;
   it is graded against :class:`course_utils.layers.Fire` (weights copied in, outputs and costs
   compared) and the typical mistakes are named.
@@ -14,12 +14,15 @@ The expected answers are computed here, never written in the notebook;
 from __future__ import annotations
 
 import itertools
+import math
+from numbers import Real
 
 import torch
 from torch import nn
 
 from ..cost import count
-from ..grading import NOT_YET, Verdict, check_block, check_choice, check_value
+from ..grading import (NOT_YET, Verdict, check_block, check_value,
+                       prepared_student_block, run_block)
 from ..layers import Fire
 from ..models.layer_table import layer_table
 from ..models.squeezenet import SQUEEZENET_TABLES, PoolRow, Row, SqueezeNet
@@ -29,6 +32,7 @@ FIRE8 = {"in_channels": 384, "squeeze": 64, "expand1x1": 256, "expand3x3": 256}
 FIRE8_SIZE = 27
 
 # Exercise 2: two changes to Fire(256, squeeze=32, expand1x1=128, expand3x3=128).
+BASELINE_FIRE = {"in_channels": 256, "squeeze": 32, "expand1x1": 128, "expand3x3": 128}
 OPTIONS = {"a": {"in_channels": 256, "squeeze": 64, "expand1x1": 224, "expand3x3": 32},
            "b": {"in_channels": 256, "squeeze": 32, "expand1x1": 32, "expand3x3": 224}}
 
@@ -70,18 +74,58 @@ def check_exercise_1(answer: object) -> Verdict:
                        success=f"{expected:,} MACs — fire8's row of the table above.")
 
 
+def _option_params(widths: dict[str, int], *, bias: bool = True) -> int:
+    """Parameters of the Fire with ``widths``: C_in·s + s·e1x1 + 9·s·e3x3 weights (+ one bias per filter)."""
+    total = count(fire(widths), (1, widths["in_channels"], 8, 8)).params
+    return total if bias else total - widths["squeeze"] - widths["expand1x1"] - widths["expand3x3"]
+
+
+def _option_hints(widths: dict[str, int]) -> dict[float, str]:
+    """Typical wrong parameter counts of one option (biases counted or not): the 3×3 counted as a
+    1×1, the squeeze forgotten, a plain 3×3 layer, the Fire before the change."""
+    c, s, e1, e3 = widths["in_channels"], widths["squeeze"], widths["expand1x1"], widths["expand3x3"]
+    weights = ((c * s + s * e1 + s * e3, "a 3×3 filter has 3·3 = 9 weights per input map: 9·s·e3x3."),
+               (s * e1 + 9 * s * e3, "the squeeze layer has weights too: C_in·s."),
+               (9 * c * (e1 + e3), "that is a plain 3×3 layer, not the Fire."))
+    hints: dict[float, str] = {}
+    for n, hint in weights:
+        for total in (n, n + s + e1 + e3):            # without, with the biases
+            hints[total] = f"{hints[total]} Or: {hint}" if total in hints else hint
+    for bias in (True, False):
+        hints[_option_params(BASELINE_FIRE, bias=bias)] = ("that is the starting Fire(256, 32, 128, 128), "
+                                                           "before the change.")
+    return hints
+
+
+def _is_count(value: object, counts: tuple[int, ...]) -> bool:
+    """``value`` is a number equal to one of ``counts``."""
+    return (isinstance(value, Real) and not isinstance(value, bool)
+            and any(math.isclose(value, n) for n in counts))
+
+
 def check_exercise_2(answer: object) -> Verdict:
-    """Which option, (a) more squeeze and mostly 1×1 expands or (b) mostly 3×3, has fewer params."""
-    params = {key: count(fire(widths), (1, widths["in_channels"], 8, 8)).params
+    """``answer = (params_a, params_b)``: the parameters of option (a) and of option (b); biases
+    counted or not (the comparison is the same)."""
+    if answer is None:
+        return Verdict(False, NOT_YET)
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2 or None in answer:
+        return Verdict(False, "❌ Not yet — answer with two numbers: (params_a, params_b).")
+    counts = {key: (_option_params(widths), _option_params(widths, bias=False))
               for key, widths in OPTIONS.items()}
-    cheaper = min(params, key=params.get)
-    other = "b" if cheaper == "a" else "a"
-    return check_choice(
-        answer, cheaper, choices=("a", "b"),
-        hints={other: "write both costs with C_in·s + s·e1x1 + 9·s·e3x3 and compare the "
-                      "9·s·e3x3 terms: a 3×3 filter costs 9 times a 1×1 filter."},
-        success=f"(a) has {params['a']:,} parameters, (b) {params['b']:,}: "
-                f"1×1 filters (strategy 1) beat a small squeeze alone here.")
+    if all(_is_count(given, counts[other]) for given, other in zip(answer, "ba")):
+        return Verdict(False, "❌ Not yet: you have them the wrong way round: (params_a, params_b).")
+    for given, (key, widths) in zip(answer, OPTIONS.items()):
+        with_bias, without = counts[key]
+        verdict = check_value(given, with_bias, hints=_option_hints(widths),
+                              general_hint="C_in·s + s·e1x1 + 9·s·e3x3 weights (+ one bias per filter).",
+                              success="")
+        if not verdict and not _is_count(given, (without,)):
+            return Verdict(False, verdict.message.replace("Not yet", f"Not yet (option {key})", 1))
+    (a, _), (b, _) = counts["a"], counts["b"]
+    cheaper = "a" if a < b else "b"
+    return Verdict(True, f"✅ Correct: (a) has {a:,} parameters, (b) {b:,} (biases included): ({cheaper}) "
+                         f"saves more. A 3×3 filter costs 9 times a 1×1 filter, so 1×1 filters "
+                         f"(strategy 1) beat a small squeeze alone here.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,60 +190,45 @@ def _unpadded_3x3(student: nn.Module) -> bool:
                for m in student.modules())
 
 
-def _diagnose_forward(student: nn.Module, x: torch.Tensor, expected_shape: torch.Size) -> str | None:
-    """A hint for a forward that fails or returns the wrong shape, or None if the shape is right."""
-    try:
-        with torch.no_grad():
-            out = student.eval()(x)
-    except NotImplementedError:
-        return "NOT_IMPLEMENTED"
-    except Exception as error:  # the student's forward is what we are grading
-        if _unpadded_3x3(student):
-            return ("your 3×3 expand has no padding, so its maps are 2 pixels smaller than the "
-                    "1×1 expand's and cannot be concatenated: use padding=1.")
-        if "Sizes of tensors must match" in str(error):
-            return ("the two expands' outputs cannot be concatenated along that dimension: "
-                    "concatenate along dim=1, the channels (N, C, H, W).")
-        return f"your forward fails on an input of shape {tuple(x.shape)}: {type(error).__name__}: {error}"
-    if not isinstance(out, torch.Tensor):
-        return f"forward must return a tensor, not {type(out).__name__}."
-    if out.shape == expected_shape:
-        return None
-    if out.shape[0] != expected_shape[0] or out.shape[2:] != expected_shape[2:]:
-        return (f"your output has shape {tuple(out.shape)}, the reference's {tuple(expected_shape)}: "
-                f"concatenate the expands along dim=1, the channels, not the batch or the pixels.")
+def _fire_structure(student: nn.Module) -> str | None:
+    """Construction mistakes named before running: swapped widths, a 3×3 expand without padding."""
+    swapped = _swapped_arguments(student)
+    if swapped is not None:
+        return swapped
+    if _unpadded_3x3(student):
+        return ("your 3×3 expand has no padding, so its maps are 2 pixels smaller than the 1×1 "
+                "expand's and cannot be concatenated: use padding=1.")
+    return None
+
+
+CONCATENATE_CHANNELS = ("the two expands' outputs cannot be concatenated along that dimension: "
+                        "concatenate along dim=1, the channels (N, C, H, W).")
+
+
+def _wrong_concatenation(student: nn.Module) -> str | None:
+    """A hint when the expands' maps are stacked along the batch or the pixels, not the channels."""
+    expected = (BUILD_INPUT[0], BUILD_WIDTHS["expand1x1"] + BUILD_WIDTHS["expand3x3"], *BUILD_INPUT[2:])
+    shape = tuple(run_block(student, torch.zeros(BUILD_INPUT)).shape)
+    if shape != expected and (shape[0] != expected[0] or shape[2:] != expected[2:]):
+        return (f"your output has shape {shape}, the reference's {expected}: concatenate the "
+                f"expands along dim=1, the channels, not the batch or the pixels.")
     return None
 
 
 def check_exercise_3(my_fire: object) -> Verdict:
     """Build ``my_fire(in_channels, squeeze, expand1x1, expand3x3)`` (the class, not an instance)
     and grade it against ``Fire``: same weights → same outputs and same cost, or the mistake."""
-    if my_fire is None:
-        return Verdict(False, NOT_YET)
-    if not (isinstance(my_fire, type) and issubclass(my_fire, nn.Module)):
-        return Verdict(False, "❌ Not yet — pass the class itself, check_exercise_3(MyFire), "
-                              "an nn.Module subclass.")
     widths = BUILD_WIDTHS
-    try:
-        student = my_fire(widths["in_channels"], widths["squeeze"], widths["expand1x1"],
-                          widths["expand3x3"])
-    except NotImplementedError:
-        return Verdict(False, "❌ Not yet — MyFire still raises NotImplementedError: "
-                              "write its layers in __init__ and its forward.")
-    except Exception as error:
-        return Verdict(False, f"❌ Not yet: MyFire(16, 4, 8, 12) fails: {type(error).__name__}: {error}")
-    swapped = _swapped_arguments(student)
-    if swapped is not None:
-        return Verdict(False, f"❌ Not yet: {swapped}")
-    reference = fire(widths)
-    expected_shape = torch.Size((BUILD_INPUT[0], widths["expand1x1"] + widths["expand3x3"],
-                                 *BUILD_INPUT[2:]))
-    problem = _diagnose_forward(student, torch.zeros(BUILD_INPUT), expected_shape)
-    if problem == "NOT_IMPLEMENTED":
-        return Verdict(False, "❌ Not yet — MyFire.forward still raises NotImplementedError.")
-    if problem is not None and _weight_shapes(student) == _weight_shapes(reference):
-        return Verdict(False, f"❌ Not yet: {problem}")
-    return check_block(student, reference, input_shape=BUILD_INPUT, mistakes=FIRE_MISTAKES,
+    student = prepared_student_block(my_fire, BUILD_INPUT, widths["in_channels"], widths["squeeze"],
+                                      widths["expand1x1"], widths["expand3x3"], structure=_fire_structure)
+    if isinstance(student, Verdict):
+        if "Sizes of tensors must match" in student.message:     # torch.cat along another dim
+            return Verdict(False, f"❌ Not yet: {CONCATENATE_CHANNELS}")
+        return student
+    concatenation = _wrong_concatenation(student)
+    if concatenation is not None:
+        return Verdict(False, f"❌ Not yet: {concatenation}")
+    return check_block(student, fire(widths), input_shape=BUILD_INPUT, mistakes=FIRE_MISTAKES,
                        success="same weights, same outputs, same cost as course_utils.layers.Fire.")
 
 

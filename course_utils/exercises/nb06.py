@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..grading import NOT_YET, Verdict, build_student_block, check_block, check_value
+from ..grading import NOT_YET, Verdict, check_block, check_value, prepared_student_block
 from ..layers import ShiftConv2d
 from ..layers.shift import shift_groups
 from ..layers.shift_attention import sal_memory_words
@@ -108,20 +108,10 @@ def check_exercise_1(block_class: object) -> Verdict:
     shift after the 1×1.
     """
     for c_in, c_out, k in EX1_CASES:
-        block = build_student_block(block_class, c_in, c_out, k)
-        if isinstance(block, Verdict):
-            return block
         input_shape = (2, c_in, EX1_INPUT_SIZE, EX1_INPUT_SIZE)
-        try:
-            with torch.no_grad():
-                block.eval()(torch.zeros(input_shape))
-        except NotImplementedError:
-            return Verdict(False, "❌ Not yet — forward still raises NotImplementedError.")
-        except Exception:  # graded below by check_block, with its message
-            pass
-        reference = ShiftConv2d(c_in, c_out, k)
-        verdict = check_block(block, reference, input_shape=input_shape,
-                              mistakes=_ex1_mistakes(c_in, c_out, k))
+        block = prepared_student_block(block_class, input_shape, c_in, c_out, k)
+        verdict = block if isinstance(block, Verdict) else check_block(
+            block, ShiftConv2d(c_in, c_out, k), input_shape=input_shape, mistakes=_ex1_mistakes(c_in, c_out, k))
         if not verdict.passed:
             case = f"(C_in={c_in}, C_out={c_out}, k={k})"
             return Verdict(False, verdict.message.replace("❌ Not yet:", f"❌ Not yet {case}:", 1))

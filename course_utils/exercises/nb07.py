@@ -5,8 +5,10 @@
 - Exercise 2: how many times fewer MACs the depthwise-separable variant does than the standard one
   (a value; the measured speed-up is discussed in the solution).
 - Exercise 3: the structured pruning rate p_s that halves any model's score (a value).
-- Design task: beat the baseline's challenge score under a MAC budget, without losing more than
-  ``ACCURACY_MARGIN`` of its accuracy (:func:`check_design`, :func:`design_figure`). The baseline's
+- Design task: with a Session-5 operator, beat the baseline's challenge score under a MAC budget, without
+  losing more than ``ACCURACY_MARGIN`` of its accuracy (:func:`check_design`, :func:`design_figure`). A
+  narrower plain network does not count (:func:`session5_operators`), and the design must return (N, 10)
+  class scores. The baseline's
   accuracy is the mean over its committed seeds; the design is one seed, so the verdict also says how
   far one seed moves (the baseline's standard deviation).
 
@@ -22,16 +24,20 @@ from collections.abc import Mapping, Sequence
 from numbers import Real
 from typing import Any
 
+import torch
 from torch import nn
 
 from ..challenge import score
 from ..cost import Cost
-from ..grading import NOT_YET, Verdict, check_value
+from ..grading import NOT_YET, Verdict, check_value, prepare_block, run_block
 
 # The design task's rules: at most MAC_BUDGET MACs per 32×32 image (about a third of the course
 # baseline's 8.7 M), a lower score than the baseline's, and an accuracy at most ACCURACY_MARGIN below it.
 MAC_BUDGET = 3_000_000
 ACCURACY_MARGIN = 0.05
+# A design is run once on this batch: it must return one score per CIFAR-10 class, (N, NUM_CLASSES).
+DESIGN_INPUT = (2, 3, 32, 32)
+NUM_CLASSES = 10
 
 
 @functools.lru_cache(maxsize=None)
@@ -152,13 +158,86 @@ def design_cost(model: nn.Module) -> Cost:
     return deployed_cost(model, (1, 3, 32, 32))
 
 
+def _session5_layers() -> dict[type, str]:
+    """The course's Session-5 layers, class → name."""
+    from ..layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire,
+                          GatheredShiftPointwise, InvertedResidual, Shift2d, ShiftAttentionConv2d, ShiftConv2d)
+    from ..layers.shift_attention import ChannelShift, ShiftedPointwise
+
+    return {DecomposedConv2d: "(k, 1) + (1, l)", DepthwiseSeparableConv2d: "depthwise-separable",
+            DepthwiseConv2d: "depthwise", Fire: "Fire", InvertedResidual: "inverted residual",
+            ShiftConv2d: "shift + 1×1", Shift2d: "shift", ShiftAttentionConv2d: "SAL", ChannelShift: "shift",
+            ShiftedPointwise: "SAL (deployed)", GatheredShiftPointwise: "SAL (deployed)"}
+
+
+def _convolutions_in_order(model: nn.Module) -> list[nn.Conv2d]:
+    """The model's convolutions in the order its forward runs them on one 32×32 image."""
+    ran: list[nn.Conv2d] = []
+    hooks = [m.register_forward_pre_hook(lambda layer, args: ran.append(layer))
+             for m in model.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        run_block(model, torch.zeros(DESIGN_INPUT))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return ran
+
+
+def session5_operators(model: nn.Module) -> list[str]:
+    """The Session-5 operators a design uses, in words: the course's layers (``course_utils.layers``),
+    else the marks of a hand-written one: a grouped or depthwise convolution (groups > 1), a (k, 1)
+    or (1, l) kernel, a 1×1 squeeze (fewer maps out than in) right before a k×k convolution."""
+    layers = _session5_layers()
+    found = [name for m in model.modules() for kind, name in layers.items() if type(m) is kind]
+    if found:                     # the course's own layers: their names say it all
+        return list(dict.fromkeys(found))
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if any(m.groups > 1 for m in convs):
+        found.append("grouped or depthwise convolution")
+    if any(m.kernel_size[0] != m.kernel_size[1] for m in convs):
+        found.append("(k, 1) or (1, l) convolution")
+    if _squeezes(_convolutions_in_order(model)):
+        found.append("1×1 squeeze before a k×k convolution")
+    return found
+
+
+def _squeezes(ran: list[nn.Conv2d]) -> bool:
+    """Whether a 1×1 convolution narrows the maps (C_out < C_in) and a k×k convolution reads them:
+    among the convolutions run right after it that take its C_out maps (a Fire's two expands)."""
+    for i, squeeze in enumerate(ran):
+        if squeeze.kernel_size != (1, 1) or squeeze.out_channels >= squeeze.in_channels:
+            continue
+        for reader in ran[i + 1:]:
+            if reader.in_channels != squeeze.out_channels:
+                break
+            if reader.kernel_size != (1, 1):
+                return True
+    return False
+
+
+def _runs_and_classifies(design: nn.Module) -> str | None:
+    """A hint when the design cannot be graded (see ``grading.prepare_block``) or does not end with
+    a classifier: one score per CIFAR-10 class, an output of shape (N, 10)."""
+    problem = prepare_block(design, DESIGN_INPUT)
+    if problem is not None:
+        return problem.replace("your forward", "your network")
+    shape = tuple(run_block(design, torch.zeros(DESIGN_INPUT)).shape)
+    if shape != (DESIGN_INPUT[0], NUM_CLASSES):
+        return (f"your network maps a batch of shape {DESIGN_INPUT} to {shape}, not (N, {NUM_CLASSES}): "
+                f"end it with a classifier, one score per CIFAR-10 class (as BaselineCNN does: global "
+                f"average pooling, flatten, nn.Linear(channels, {NUM_CLASSES})).")
+    return None
+
+
 def check_design(design: object, *, baseline: Mapping[str, Any], accuracy: float | None = None,
                  mac_budget: int = MAC_BUDGET) -> Verdict:
-    """Grade a design (an ``nn.Module`` taking 32×32 images):
+    """Grade a design (an ``nn.Module`` taking 32×32 images, returning (N, 10) class scores):
 
-    1. MACs per image ≤ ``mac_budget``;
-    2. score(params, MACs) < the baseline's score (full precision, no pruning);
-    3. when ``accuracy`` (0..1, after training) is given: ≥ baseline accuracy − ``ACCURACY_MARGIN``.
+    1. it uses a Session-5 operator (:func:`session5_operators`): the task is to beat the baseline
+       with one, not with a narrower plain network;
+    2. MACs per image ≤ ``mac_budget``;
+    3. score(params, MACs) < the baseline's score (full precision, no pruning);
+    4. when ``accuracy`` (0..1, after training) is given: ≥ baseline accuracy − ``ACCURACY_MARGIN``.
     """
     base_params, base_macs, base_accuracy = _baseline_row(baseline)
     if isinstance(mac_budget, bool) or not isinstance(mac_budget, int) or mac_budget < 1:
@@ -170,15 +249,23 @@ def check_design(design: object, *, baseline: Mapping[str, Any], accuracy: float
         return Verdict(False, NOT_YET)
     if not isinstance(design, nn.Module):
         return Verdict(False, f"❌ Not yet — build a network (an nn.Module), not a {type(design).__name__}.")
+    was_training = design.training
     try:
-        cost = design_cost(design)
+        problem = _runs_and_classifies(design)
+        if problem is not None:
+            return Verdict(False, f"❌ Not yet: {problem}")
+        cost, operators = design_cost(design), session5_operators(design)
     except Exception as error:  # the student's network is what we are grading
-        return Verdict(False, f"❌ Not yet: your network fails on a (1, 3, 32, 32) batch: "
+        return Verdict(False, f"❌ Not yet: your network fails on a {DESIGN_INPUT} batch: "
                               f"{type(error).__name__}: {error}")
+    finally:
+        design.train(was_training)
     mine, theirs = score(cost.params, cost.macs), score(base_params, base_macs)
     within_budget = cost.macs <= mac_budget
     cheaper = mine < theirs
-    lines = [f"{'✅' if within_budget else '❌'} MACs: {cost.macs / 1e6:.2f} M "
+    lines = [f"✅ operator: {', '.join(operators)}" if operators else
+             "❌ operator: none, only standard convolutions",
+             f"{'✅' if within_budget else '❌'} MACs: {cost.macs / 1e6:.2f} M "
              f"{'≤' if within_budget else '>'} budget {mac_budget / 1e6:.2f} M",
              f"{'✅' if cheaper else '❌'} score: {mine:.4f} {'<' if cheaper else '≥'} "
              f"baseline {theirs:.4f} ({cost.params:,} params)"]
@@ -193,9 +280,12 @@ def check_design(design: object, *, baseline: Mapping[str, Any], accuracy: float
         lines.append(f"{'✅' if accurate else '❌'} accuracy: {100 * accuracy:.1f} % "
                      f"{'≥' if accurate else '<'} {100 * bar:.1f} % (baseline {100 * base_accuracy:.1f} %"
                      f"{spread} minus {100 * ACCURACY_MARGIN:.0f} points)")
-    passed = within_budget and cheaper and accurate
+    passed = bool(operators) and within_budget and cheaper and accurate
     if not passed:
-        hint = ("too many MACs: a cheaper block or a smaller width" if not within_budget else
+        hint = ("no Session-5 operator: a narrower standard network is not the task. Use a block of "
+                "the lab (depthwise-separable, Fire, (k, 1) + (1, l), inverted residual, shift + 1×1), "
+                "e.g. BaselineCNN(\"fire\", 1.0), or your own block built from one" if not operators else
+                "too many MACs: a cheaper block or a smaller width" if not within_budget else
                 "the score adds parameters and MACs: fewer parameters too" if not cheaper else
                 "too cheap to learn: a wider network, or a block that keeps more spatial mixing")
         return Verdict(False, "❌ Not yet: " + hint + "\n" + "\n".join(lines))
@@ -206,24 +296,13 @@ def check_design(design: object, *, baseline: Mapping[str, Any], accuracy: float
 
 def design_switch() -> Any:
     """The toggle of the design task's training cell, displayed by the calling cell: the course's
-    ``retrain_switch`` where it exists (``course_utils.runs``), else the same ToggleButton, off.
+    ``retrain_switch`` (``course_utils.widgets``), green "Cost check only" when off, red "Training live" when on.
 
     Running every cell never trains a design: the training cell also needs ``my_design``, which the
     notebook leaves at None."""
-    try:
-        from ..runs import retrain_switch
-    except ImportError:
-        retrain_switch = None
-    if retrain_switch is not None:
-        return retrain_switch("about 1 min")
-    import ipywidgets
-    from IPython.display import display
+    from ..widgets import retrain_switch
 
-    button = ipywidgets.ToggleButton(value=False, description="Train live (one seed, about 1 min)",
-                                     icon="play", layout=ipywidgets.Layout(width="auto"),
-                                     tooltip="on: the cell below trains your design on the bundled subset")
-    display(button)
-    return button
+    return retrain_switch("your design, about 1 min", off="Cost check only")
 
 
 def _figure_rows(runs: object) -> list[dict[str, Any]]:
@@ -322,5 +401,5 @@ def design_figure(runs: Any, *, baseline: str = "standard", design: nn.Module | 
 
 
 __all__ = ["MAC_BUDGET", "ACCURACY_MARGIN", "variant_cost", "check_exercise_1", "check_exercise_2",
-           "check_exercise_3", "halving_structured_rate", "design_cost", "check_design", "design_switch",
-           "design_figure"]
+           "check_exercise_3", "halving_structured_rate", "design_cost", "session5_operators", "check_design",
+           "design_switch", "design_figure"]
