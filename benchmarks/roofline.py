@@ -5,7 +5,7 @@ one batch-32 input, C × 32 × 32 floats: the memory level the operators' maps l
 main memory (256 MB, far beyond any cache), and the float32 peak of a 2048 × 2048 matrix product.
 
 Points: each single-layer operator (the ``layers`` set of ``runtime_latency.py``, plus the plain copy in eager
-PyTorch: the memory floor) and each lab network (width 0.5, standard also at 1), at batch 32, timed in eager
+PyTorch: the memory floor) and each lab network at its lab width, at batch 32, timed in eager
 PyTorch and in ONNX Runtime in turns (``--repeats`` rounds). Each point: FLOPs (2 × the MACs the deployed form
 executes, ``cost.count``), bytes (weights + input + output once, float32), median time and quartiles, achieved
 GFLOP/s and GB/s, and the verdict of ``roofline.classify`` against the working-set roofs (factor ``--factor``).
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
     roofs = Roofs(copy_bandwidth(working_set_mb, repeats=20), matmul_peak(MATMUL_SIZE), threads, working_set_mb)
     main_memory_gbs = copy_bandwidth(MAIN_MEMORY_MEGABYTES)
     sets = {"layers": ({**deployed_layers(args.channels), "copy": Copy()}, (args.batch, args.channels, 32, 32)),
-            "networks": (networks(), (args.batch, 3, 32, 32))}
+            "networks": (networks(every_width=False), (args.batch, 3, 32, 32))}
     points = []
     for set_name, (models, input_size) in sets.items():
         for label, model in models.items():

@@ -6,9 +6,10 @@ Two sets, each at batch 1 and 32 (``--batches``), with the same thread count in 
   (``course_utils.runtime.deployed_layers``): SAL hardened and deployed (shift + 1×1 where its taps are shared,
   the dense 3×3 conv otherwise); its training form and the plain copy are left out (inference never runs the
   first, ONNX Runtime removes the second);
-* ``networks``: the lab networks (``course_utils.experiments.lab``), each operator at width 0.5 and the standard
-  network at width 1, on 32×32 images (random weights: time does not depend on them), each also with its
-  BatchNorms folded into the convolutions (``course_utils.folding``) in both runtimes.
+* ``networks``: every point of the operator lab (``course_utils.experiments.lab``: each operator at each of its
+  three widths) on 32×32 images (random weights: time does not depend on them);
+* ``folding``: each lab operator at its lab width, also with its BatchNorms folded into the convolutions
+  (``course_utils.folding``), in both runtimes.
 
 Every entry's calls are timed in turns (``course_utils.runtime.interleaved_times``: ``--repeats`` rounds of about
 ``--inner-s`` seconds each): the median and the quartiles of the per-call time. A shift runs as its C kernel in
@@ -16,7 +17,7 @@ eager PyTorch and as pad-and-slice (``PadSliceShift``) in ONNX Runtime. One JSON
 line (provenance, load average before and after); the summary is written to ``--output``
 (default ``benchmarks/results/runtime_latency.json``), which notebooks 04, 05 and 07 draw.
 
-    python benchmarks/runtime_latency.py                         # about 3 minutes on 2 cores
+    python benchmarks/runtime_latency.py                         # about 5 minutes on 2 cores
     python benchmarks/runtime_latency.py --batches 1 --repeats 5 --output /tmp/quick.json
 """
 from __future__ import annotations
@@ -37,14 +38,15 @@ from course_utils.runtime import deployed_layers, interleaved_times, runtime_cal
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "runtime_latency.json"
 
 
-def networks() -> dict[str, nn.Module]:
-    """Each lab operator at width 0.5, and the standard network at width 1 (SAL hardened)."""
+def networks(*, every_width: bool) -> dict[str, nn.Module]:
+    """The lab networks, "<operator> ×<width>": each operator at each of its widths (``every_width``) or at its
+    lab width only; SAL hardened (random weights: time does not depend on them)."""
     torch.manual_seed(0)
-    nets = {f"{name} ×0.5": lab_model(name, 0.5).eval() for name in LAB}
-    nets["standard ×1"] = lab_model("standard", 1.0).eval()
-    for label, net in nets.items():
-        if label.startswith("sal"):
-            harden(net)
+    nets = {}
+    for name, entry in LAB.items():
+        for width in (entry.widths if every_width else (entry.width,)):
+            net = lab_model(name, width).eval()
+            nets[f"{name} ×{width:g}"] = harden(net) if name == "sal" else net
     return nets
 
 
@@ -70,7 +72,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=20, help="rounds of interleaved timing (default 20)")
     parser.add_argument("--inner-s", type=float, default=0.05, help="seconds per call per round (default 0.05)")
     parser.add_argument("--threads", type=int, default=None, help="threads of both runtimes (default: torch's)")
-    parser.add_argument("--sets", nargs="+", choices=("layers", "networks"), default=["layers", "networks"])
+    parser.add_argument("--sets", nargs="+", choices=("layers", "networks", "folding"),
+                        default=["layers", "networks", "folding"])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     if args.channels < 8 or args.channels % 8:
@@ -92,7 +95,8 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(threads)
     load_before = os.getloadavg()
     entries = {"layers": (deployed_layers(args.channels), (args.channels, args.size, args.size), False),
-               "networks": (networks(), (3, 32, 32), True)}
+               "networks": (networks(every_width=True), (3, 32, 32), False),
+               "folding": (networks(every_width=False), (3, 32, 32), True)}
     measurements = []
     for set_name in args.sets:
         models, shape, with_folding = entries[set_name]

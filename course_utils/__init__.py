@@ -25,8 +25,8 @@ from .experiments import (CONTROLS, LAB, SEEDS, attention_curve, attention_summa
                           plot_width_curves, run_name)
 from .latency import measure_latency
 from .memory import activation_memory, traced_activation_peak
-from .layers import (DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire, FrozenAttentionConv2d,
-                     InvertedResidual, Shift2d, ShiftAttentionConv2d, ShiftConv2d)
+from .layers import (ChannelShuffle, DecomposedConv2d, DepthwiseConv2d, DepthwiseSeparableConv2d, Fire,
+                     FrozenAttentionConv2d, InvertedResidual, Shift2d, ShiftAttentionConv2d, ShiftConv2d, ShuffleUnit)
 from .layers.decomposed import best_pair
 from .layers.sal_deployed import network_macs, to_deployed_model
 from .layers.shift import shift_channels, shift_groups
@@ -34,7 +34,8 @@ from .models import BaselineCNN, baseline_cnn, block_names, decomposed_from, reg
 from .models.baseline import block_builder
 from .models.baseline import STAGES, STEM_CHANNELS, Residual
 from .models.layer_table import layer_table, leaf_costs
-from .models.mobilenet import MOBILENET_V1_TABLE, MOBILENET_V2_TABLE, make_divisible, mobilenet_v1, mobilenet_v2
+from .models.mobilenet import (MOBILENET_V1_TABLE, MOBILENET_V2_TABLE, make_divisible, mobilenet_v1, mobilenet_v2,
+                               v1_channels)
 from .models.resnet20 import ResNet20Style
 from .models.sal import deployed_cost, harden, memory_bytes, sal_layers, to_shift_model
 from .models.squeezenet import SQUEEZENET_TABLES, squeezenet, squeezenet_cifar
@@ -64,11 +65,12 @@ __all__ = [
     "classify", "load_roofline_results", "measure_roofs", "plot_roofline", "workload", "eager_and_ort",
     "load_runtime_results", "ranking_changes",
     "DecomposedConv2d", "DepthwiseConv2d", "DepthwiseSeparableConv2d", "Fire", "FrozenAttentionConv2d",
-    "InvertedResidual", "Shift2d", "ShiftAttentionConv2d", "ShiftConv2d", "best_pair", "network_macs",
+    "InvertedResidual", "Shift2d", "ShiftAttentionConv2d", "ShiftConv2d", "ChannelShuffle", "ShuffleUnit", "best_pair",
+    "network_macs",
     "to_deployed_model", "shift_channels", "shift_groups",
     "BaselineCNN", "baseline_cnn", "block_builder", "block_names", "decomposed_from", "register_block", "STAGES", "STEM_CHANNELS",
     "Residual", "layer_table", "leaf_costs", "MOBILENET_V1_TABLE", "MOBILENET_V2_TABLE", "make_divisible",
-    "mobilenet_v1", "mobilenet_v2", "ResNet20Style", "deployed_cost", "harden", "memory_bytes", "sal_layers",
+    "mobilenet_v1", "mobilenet_v2", "v1_channels", "ResNet20Style", "deployed_cost", "harden", "memory_bytes", "sal_layers",
     "to_shift_model", "SQUEEZENET_TABLES", "squeezenet", "squeezenet_cifar",
     "OPERATORS", "single_layer_operators", "plot_paper_points", "best_under_budget", "pareto_front",
     "MissingRunError", "Store", "TrainResult", "show_source",

@@ -110,7 +110,11 @@ def test_the_committed_comparison_covers_every_entry_in_both_runtimes():
     for (set_name, batch), rows in table.groupby(["set", "batch"]):
         assert {"eager", "onnxruntime"} <= set(rows["runtime"]), (set_name, batch)
         assert (rows["repeats"] >= 20).all() and (rows["q1_ms"] <= rows["median_ms"]).all()
-    assert set(table["batch"]) == {1, 32} and set(table["set"]) == {"layers", "networks"}
+    assert set(table["batch"]) == {1, 32} and set(table["set"]) == {"layers", "networks", "folding"}
+    points = {f"{v} ×{w:g}" for v in LAB for w in LAB[v].widths}
+    assert set(table.loc[table["set"] == "networks", "name"]) == points          # every point of the lab
+    folded = table[table["set"] == "folding"]
+    assert {"eager, BatchNorm folded", "onnxruntime, BatchNorm folded"} <= set(folded["runtime"])
 
 
 @pytest.mark.parametrize("content, match", [(None, "is missing: run `python benchmarks/runtime_latency.py`"),

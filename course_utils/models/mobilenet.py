@@ -3,8 +3,9 @@
 Both networks are a layer table (data, as in the papers' Table 1 / Table 2) turned into modules.
 V1 stacks depthwise-separable blocks; V2 stacks inverted residuals with linear bottlenecks.
 
-Width multiplier α scales every layer's channels: C → make_divisible(α·C, 8), torchvision's rule
-(for α ∈ {1, 0.75, 0.5, 0.25} every V1 width is already a multiple of 8, so it is exactly α·C).
+Width multiplier α scales every layer's channels. V1 follows its reference code (TF-slim's ``mobilenet_v1``):
+C → max(⌊α·C⌋, 8) (:func:`v1_channels`); V2 follows torchvision's: C → make_divisible(α·C, 8). For the paper's
+α ∈ {1, 0.75, 0.5, 0.25} every V1 width is a whole number of channels, so both rules give α·C there.
 Resolution multiplier ρ is not a constructor argument: it is the input size (224·ρ), since the
 networks end with a global average pool and accept any input size. MACs scale about as α²·ρ².
 
@@ -36,6 +37,13 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     if new_value < 0.9 * value:
         new_value += divisor
     return new_value
+
+
+def v1_channels(channels: int, width_mult: float, min_channels: int = 8) -> int:
+    """MobileNetV1's width rule (TF-slim's ``depth_multiplier``): max(⌊α·C⌋, 8), no rounding to a multiple of 8."""
+    checks.positive_int("channels", channels)
+    checks.positive_number("width_mult", width_mult)
+    return max(int(channels * width_mult), checks.positive_int("min_channels", min_channels))
 
 
 def _init_weights(model: nn.Module) -> None:
@@ -93,10 +101,10 @@ class MobileNetV1(nn.Module):
         if not table:
             raise ValueError("table=() must hold at least one (channels, stride) row")
         stem_channels, stem_stride = stem
-        channels = make_divisible(stem_channels * width_mult)
+        channels = v1_channels(stem_channels, width_mult)
         layers: list[nn.Module] = [conv_bn_act(3, channels, 3, stem_stride)]
         for out_channels, stride in table:
-            out_channels = make_divisible(out_channels * width_mult)
+            out_channels = v1_channels(out_channels, width_mult)
             layers.append(DepthwiseSeparableConv2d(channels, out_channels, 3, stride))
             channels = out_channels
         self.features = nn.Sequential(*layers)
@@ -210,5 +218,5 @@ def mobilenet_v2_cifar(width_mult: float = 1.0, num_classes: int = 10) -> Mobile
                        table=MOBILENET_V2_CIFAR_TABLE, last_channels=MOBILENET_V2_CIFAR_LAST_CHANNELS)
 
 
-__all__ = ["make_divisible", "MobileNetV1", "MobileNetV2", "MOBILENET_V1_TABLE", "MOBILENET_V2_TABLE",
+__all__ = ["make_divisible", "v1_channels", "MobileNetV1", "MobileNetV2", "MOBILENET_V1_TABLE", "MOBILENET_V2_TABLE",
            "mobilenet_v1", "mobilenet_v1_cifar", "mobilenet_v2", "mobilenet_v2_cifar"]
