@@ -135,7 +135,7 @@ class ScoreExplorer:
         _validate(*self.models[model], p_s, p_u, q_w, q_a)
 
         params, macs = self.models[model]
-        label = {"description_width": "170px"}
+        label = {"description_width": "11em"}  # em: grows with the widget font (make present)
         slider = dict(continuous_update=False, style=label, layout=widgets.Layout(width="95%"))
         # As wide as the sliders: at the default 300 px a long model name is cut off after the label.
         self.choice = widgets.Dropdown(options=[*self.models, CUSTOM], value=model, description="model",

@@ -659,7 +659,7 @@ class AnatomyWidget(widgets.VBox):
         for name, (_label, options, value) in knobs.items():
             _check_choice(name, value, options)
         self.sliders = {name: widgets.SelectionSlider(options=list(options), value=value, description=label,
-                                                      continuous_update=True, style={"description_width": "120px"},
+                                                      continuous_update=True, style={"description_width": "initial"},
                                                       layout=widgets.Layout(width="98%"))
                         for name, (label, options, value) in knobs.items()}
         self.figure = Figure(figsize=mpl.rcParams["figure.figsize"], layout="none")
@@ -848,7 +848,7 @@ class SaturationWidget(widgets.VBox):
         self.curve_ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
         self.slider = widgets.SelectionSlider(options=list(temperatures), value=temperature,
                                               description="T₀ (init)", continuous_update=True,
-                                              style={"description_width": "120px"},
+                                              style={"description_width": "initial"},
                                               layout=widgets.Layout(width="98%"))
         self._draw(temperature)
         self.live = LiveFigure(self.figure, dpi=int(mpl.rcParams["figure.dpi"]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-from . import switches
+from . import figure_fit, switches
 
 # Readable on a laptop screen and in a lecture hall's back row.
 DEFAULT: dict[str, object] = {
@@ -55,6 +55,7 @@ def apply() -> dict[str, object]:
     If the environment variable ``COURSE_PRESENTER`` is ``1`` (``make present`` sets it), the
     presenter style is applied instead. Idempotent: calling it twice gives the same rcParams.
     """
+    figure_fit.watch_from_environment()  # a test switch: check every later figure (course_utils.figure_fit)
     if switches.flag("COURSE_PRESENTER", default=False):
         return presenter()
     mpl.rcParams.update(DEFAULT)
@@ -66,5 +67,6 @@ def presenter() -> dict[str, object]:
 
     Idempotent. ``apply()`` goes back to the default style (unless ``COURSE_PRESENTER=1`` is set).
     """
+    figure_fit.watch_from_environment()
     mpl.rcParams.update(PRESENTER)
     return dict(PRESENTER)

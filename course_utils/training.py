@@ -515,7 +515,7 @@ def _check_model_takes_cifar10(model: nn.Module) -> None:
 
 def train(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None, *, name: str | None = None,
           hooks: Hooks | None = None, retrain: bool = False, live_plot: bool = False,
-          store: Store | None = None) -> TrainResult:
+          store: Store | None = None, title: str | None = None) -> TrainResult:
     """Train ``model`` on ``data`` with the recipe ``config`` (default: ``TrainConfig()``, the course recipe).
 
     With a ``name``, a run of fixed epochs is stored, and a stored run with the same key (:func:`run_key`) is
@@ -525,7 +525,8 @@ def train(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None
     latter; ``Store(folder)`` looks in and saves to ``folder`` only. ``retrain=True`` (or ``COURSE_RETRAIN=1``)
     trains anyway. Code the key cannot read (``course_utils.fingerprint``) is never looked up nor stored.
 
-    ``live_plot=True`` draws loss and accuracy per epoch in one figure updated in place (in a notebook). On
+    ``live_plot=True`` draws loss and accuracy per epoch in one figure updated in place (in a notebook), titled
+    ``title`` (default: ``name``, or "train"); the title names nothing in the key. On
     return, trained or loaded, ``model`` is on the CPU in float32 and eval mode, and a trained run's
     ``test_accuracy`` is exactly ``evaluate(model, data.test_images, data.test_labels, tta=config.tta)[1]``.
     """
@@ -534,6 +535,8 @@ def train(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None
     hooks = Hooks() if hooks is None else hooks
     store = Store() if store is None else store
     _check_arguments(model, data, config, name, hooks, store, {"retrain": retrain, "live_plot": live_plot})
+    if title is not None and (not isinstance(title, str) or not title.strip()):
+        raise ValueError(f"title={title!r} must be a non-empty string (the live plot's title) or None")
     device = config.device or default_device()
     retrain = retrain or runs.retrain_requested()
     key, unknown = run_key(model, data.digest, config, hooks, name=name, device=device)
@@ -552,7 +555,7 @@ def train(model: nn.Module, data: CIFAR10Data, config: TrainConfig | None = None
     cost = count(model, (1, 3, 32, 32))
     model.to(device, memory_format=torch.channels_last)
     amp = autocast_dtype(device, config.precision, model)
-    result = _train_and_measure(model, data, config, hooks, device, amp, name, live_plot, called_at)
+    result = _train_and_measure(model, data, config, hooks, device, amp, name, live_plot, called_at, title)
     result.params, result.macs, result.key = cost.params, cost.macs, key
     result.provenance = provenance(device) | {"precision": str(amp or torch.float32), "data_source": data.source,
                                               "data_identity": data.identity}
@@ -580,7 +583,8 @@ def _diverged(history: list[dict[str, Any]]) -> str | None:
 
 
 def _train_and_measure(model: nn.Module, data: CIFAR10Data, config: TrainConfig, hooks: Hooks, device: str,
-                       amp: torch.dtype | None, name: str | None, live_plot: bool, called_at: float) -> TrainResult:
+                       amp: torch.dtype | None, name: str | None, live_plot: bool, called_at: float,
+                       title: str | None = None) -> TrainResult:
     """Train, then measure the returned model: the record, not yet stored."""
     from tqdm.auto import tqdm
 
@@ -597,7 +601,7 @@ def _train_and_measure(model: nn.Module, data: CIFAR10Data, config: TrainConfig,
     plot = None
     if live_plot and _in_notebook():
         from .widgets import LiveCurves
-        plot = LiveCurves(label, config.total_epochs, curve_images, runs.committed_history(name))
+        plot = LiveCurves(title or label, config.total_epochs, curve_images, runs.committed_history(name))
 
     def on_step(steps: int, loss: float, accuracy: float) -> None:
         bar.update(1)

@@ -72,16 +72,29 @@ def load_model(name: str, *, folder: str | Path = COMMITTED_RESULTS_DIR) -> nn.M
     return _load(spec, Path(folder))[0]
 
 
+def describe(spec: RunSpec) -> str:
+    """A run in words, the same in every notebook that trains it (a live plot's title): what it is, its width
+    and its seed, e.g. "depthwise-separable, α = 1, seed 0" (not its file name, which names the notebook that
+    owns it)."""
+    columns = spec.columns
+    what = columns.get("operator") or columns.get("label") or columns.get("variant") or spec.name
+    width = columns.get("width")
+    return f"{what}, α = {width:g}, seed {spec.config.seed}" if width is not None else f"{what}, seed {spec.config.seed}"
+
+
 def make_run(name_or_spec: str | RunSpec, data: CIFAR10Data, *, folder: str | Path | None = None,
-             retrain: bool = False, live_plot: bool = False, progress: bool = False) -> dict[str, Any]:
+             retrain: bool = False, live_plot: bool = False, progress: bool = False,
+             title: str | None = None) -> dict[str, Any]:
     """Train the catalog's run (its name, or its spec) on ``data`` and return its row (as :func:`load_runs`).
     ``folder=None`` saves where ``train`` saves (``data/local-results/``, or ``data/results/`` under
-    ``COURSE_RESULTS=committed``); a run with the same key already there is loaded unless ``retrain``."""
+    ``COURSE_RESULTS=committed``); a run with the same key already there is loaded unless ``retrain``.
+    ``title``: the live plot's title (default: "your run: " and the run in words, :func:`describe`)."""
     spec = find_spec(name_or_spec) if isinstance(name_or_spec, str) else name_or_spec
     model = spec.build()
-    result = train(model, data, replace(spec.config, progress=progress), name=spec.name, hooks=spec.hooks(), retrain=retrain, live_plot=live_plot,
-                   store=Store(folder, weights=spec.weights))
+    result = train(model, data, replace(spec.config, progress=progress), name=spec.name, hooks=spec.hooks(),
+                   retrain=retrain, live_plot=live_plot, store=Store(folder, weights=spec.weights),
+                   title=title or f"your run: {describe(spec)}")
     return _row(spec, model, result)
 
 
-__all__ = ["load_runs", "load_model", "make_run"]
+__all__ = ["load_runs", "load_model", "make_run", "describe"]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from driver import CHROMIUM_ARGS, PRESENTER, SCREEN, LabServer, find_chromium, make_root, presenter_overrides
+from driver import (CHROMIUM_ARGS, FIGURE_REPORT, PRESENTER, SCREEN, LabServer, find_chromium, make_root,
+                    presenter_overrides)
 
 
 def _in_ci() -> bool:
@@ -65,10 +66,14 @@ def page(browser):
 
 @pytest.fixture(scope="session")
 def presenter_lab(chromium_path):
-    """A second private server, with `make present`'s overrides, user settings, CSS and environment."""
+    """A second private server, with `make present`'s overrides, user settings, CSS and environment, whose
+    kernels check every figure they draw (``COURSE_FIGURE_REPORT``)."""
     with tempfile.TemporaryDirectory(prefix="browser-present-") as tmp:
+        # COURSE_FIGURE_REPORT: every figure its kernels draw is checked (course_utils.figure_fit) and each one
+        # that does not fit its canvas is reported there; check_notebook reads what each notebook added.
         server = LabServer(root=make_root(Path(tmp)), home=Path(tmp) / "home", overrides=presenter_overrides(),
-                           env={"COURSE_PRESENTER": "1"}, user_settings=PRESENTER / "user-settings",
+                           env={"COURSE_PRESENTER": "1", FIGURE_REPORT: str(Path(tmp) / "figures.jsonl")},
+                           user_settings=PRESENTER / "user-settings",
                            custom_css=PRESENTER / "custom" / "custom.css")
         try:
             server.start()

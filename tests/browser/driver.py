@@ -359,7 +359,9 @@ def presenter_overrides() -> dict:
 # Everything the checks need, measured in the page: font sizes, prompts whose text is cut off, how many
 # characters a code line can show, the notebook's visible height, and per output area the height of its
 # figures (img, canvas) and of the block from its first slider to its last figure.
-JS_MEASURE = """(panel) => {
+WIDGET_TEXT = ", ".join(f".jp-OutputArea {css}" for css in (
+    ".widget-label", ".widget-readout", ".jupyter-button", ".widget-toggle-button", ".widget-dropdown select"))
+JS_MEASURE = """(panel) => { const WIDGET_TEXT = '""" + WIDGET_TEXT + """';
   const root = document.querySelector(panel);
   const px = (el) => el ? parseFloat(getComputedStyle(el).fontSize) : null;
   const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
@@ -381,6 +383,23 @@ JS_MEASURE = """(panel) => {
     const room = scroller.clientWidth - (gutters ? gutters.offsetWidth : 0)
       - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - parseFloat(ls.paddingLeft) - parseFloat(ls.paddingRight);
     out.line_characters = Math.floor(room / charWidth);
+  }
+  // Widget text: its size (a slider's label, else any widget text), and every label, read-out, button or
+  // dropdown whose text is cut (wider than its box: ipywidgets then shows "depth mult.…").
+  const widgetText = Array.from(root.querySelectorAll(WIDGET_TEXT)).filter(visible);
+  const label = widgetText.find(el => el.matches('.widget-label'));
+  out.widget_px = px(label || widgetText[0]);
+  out.table_px = px(Array.from(root.querySelectorAll('.jp-OutputArea table')).find(visible));
+  out.cut_widget_text = [];
+  const ctx2 = document.createElement('canvas').getContext('2d');
+  for (const el of widgetText) {
+    if (el.tagName === 'SELECT') {  // a closed dropdown shows its selected option: measure that text
+      ctx2.font = getComputedStyle(el).font;
+      const text = el.options[el.selectedIndex] ? el.options[el.selectedIndex].text : '';
+      if (ctx2.measureText(text).width + 24 > el.clientWidth) out.cut_widget_text.push(text);
+    } else if (el.scrollWidth > el.clientWidth + 1) {
+      out.cut_widget_text.push(el.textContent.trim());
+    }
   }
   const outer = root.querySelector('.jp-WindowedPanel-outer');
   out.visible_px = outer ? outer.clientHeight : window.innerHeight;
@@ -409,6 +428,7 @@ def measure(page, panel: str) -> dict:
 def fit_problems(shown: dict, where: str) -> list[str]:
     """What a 1280x720 screen cannot show: cut execution counts, short code lines, tall figures."""
     problems = [f"{where}: execution count cut off: {text!r}" for text in shown["cut_prompts"]]
+    problems += [f"{where}: widget text cut off: {text!r}" for text in shown.get("cut_widget_text", [])]
     if shown["line_characters"] is not None and shown["line_characters"] < LINE_CHARACTERS:
         problems.append(f"{where}: a code cell shows {shown['line_characters']} characters a line, "
                         f"fewer than {LINE_CHARACTERS}")
@@ -421,6 +441,27 @@ def fit_problems(shown: dict, where: str) -> list[str]:
         elif figure["block"] > visible:
             problems.append(f"{where}: cell {figure['cell']}: figure and its {figure['sliders']} slider(s) "
                             f"span {figure['block']} px, more than the {visible} px the notebook shows")
+    return problems
+
+
+INTERFACE_PX = 16      # make present's interface text (presenter/user-settings), ipywidgets' size by default
+WIDGET_F8_MIN_PX = 20  # widget text under F8: at least this (about 15 pt on a 1280x720 slide)
+
+
+def widget_growth_problems(before: dict, after: dict) -> list[str]:
+    """Widget text (slider labels and read-outs, buttons, toggles) and output tables must be larger than the
+    interface text with the presenter fonts, larger again with F8, and at least 20 px under F8."""
+    problems = []
+    for what, name in (("widget_px", "widget"), ("table_px", "table")):
+        if before.get(what) is None:
+            continue  # this notebook shows no such text
+        if not before[what] > INTERFACE_PX:
+            problems.append(f"{name} text is {before[what]} px with the presenter fonts: not larger than the "
+                            f"interface's {INTERFACE_PX} px")
+        if not (after.get(what) or 0) > before[what]:
+            problems.append(f"F8 does not enlarge the {name} text: {before[what]} px -> {after.get(what)} px")
+        elif after[what] < WIDGET_F8_MIN_PX:
+            problems.append(f"{name} text under F8 is {after[what]} px, below {WIDGET_F8_MIN_PX} px")
     return problems
 
 
@@ -441,6 +482,7 @@ def check_notebook(page, lab: LabServer, relpath: str, screenshot: Path | None =
     that F8 makes larger; sliders are then moved in presentation mode."""
     start = time.monotonic()
     problems: list[str] = []
+    figures_from = figure_report_offset(lab)
     panel = open_notebook(page, lab, relpath)
     projected = None
     try:
@@ -456,13 +498,41 @@ def check_notebook(page, lab: LabServer, relpath: str, screenshot: Path | None =
             projected = (before, after)
             problems += fit_problems(before, "presenter fonts") + fit_problems(after, "after F8")
             problems += [f"F8 does not enlarge the {what[:-3]} text: {before[what]} px -> {after[what]} px"
-                         for what in ("markdown_px", "code_px") if not after[what] > before[what]]
+                         for what in ("markdown_px", "code_px")
+                         if before[what] is not None and not (after[what] or 0) > before[what]]
+            problems += widget_growth_problems(before, after)
         if move_sliders and finished:
             n_sliders, slider_problems = drive_sliders(page, panel)
             problems += slider_problems
     finally:
         shutdown_kernel(page)
+    problems += figure_report_problems(lab, figures_from)
     return Report(relpath, problems, time.monotonic() - start, n_sliders, n_views, shot, projected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures that do not fit their canvas, as the kernel saw them (course_utils.figure_fit)
+# ---------------------------------------------------------------------------------------------
+FIGURE_REPORT = "COURSE_FIGURE_REPORT"  # set on a server: its kernels check every figure they draw
+
+
+def figure_report_offset(lab: LabServer) -> int:
+    """Where the server's figure report ends now (0 without one): what a notebook adds comes after."""
+    path = lab.env.get(FIGURE_REPORT)
+    return Path(path).stat().st_size if path and Path(path).exists() else 0
+
+
+def figure_report_problems(lab: LabServer, offset: int) -> list[str]:
+    """The figures reported since ``offset``: each with a text outside its canvas, titles or labels that run
+    together, or a legend over data or text (course_utils.figure_fit, at the size the server draws them)."""
+    path = lab.env.get(FIGURE_REPORT)
+    if not path or not Path(path).exists():
+        return []
+    with open(path, encoding="utf-8") as report:
+        report.seek(offset)
+        lines = [json.loads(line) for line in report.read().splitlines() if line.strip()]
+    return [f"figure {line['figure']!r} ({'x'.join(map(str, line.get('size_px', [])))} px, cell [{line.get('execution_count')}]):"
+            f" {problem}" for line in lines for problem in line["problems"]]
 
 
 def _run_and_check(page, panel: str) -> list[str]:

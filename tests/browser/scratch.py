@@ -58,6 +58,21 @@ Missing()"""
 TALL_FIGURE = GOOD_WIDGET.replace("image = widgets.Image(value=png(slider.value)",
                                   "image = widgets.Image(value=png(slider.value, size=(10, 9))")
 
+# A figure that does not fit (a title longer than the canvas, a legend on top of the line) and a slider whose
+# label is cut: the presenter checks must report all three (with the figure watch, COURSE_FIGURE_REPORT).
+MISFIT = """\
+import matplotlib.pyplot as plt
+from course_utils import style
+
+style.apply()
+fig, ax = plt.subplots()
+ax.plot([0, 1, 2], [1, 1, 1], label="the data")
+ax.legend(loc="center")
+ax.set_title("a title far too long for any canvas, " * 3)
+plt.show()
+widgets.IntSlider(value=2, min=0, max=5, description="a label far too long for its box",
+                  style={"description_width": "60px"})"""
+
 RAISES = 'raise RuntimeError("this cell fails on purpose")'
 
 KINDS: dict[str, list[str]] = {
@@ -66,6 +81,7 @@ KINDS: dict[str, list[str]] = {
     "broken_widget": [SETUP, BROKEN_WIDGET, 'print("done")'],
     "error": [SETUP, RAISES, 'print("never reached")'],
     "tall_figure": [SETUP, TALL_FIGURE, 'print("done")'],
+    "misfit": [SETUP, MISFIT],
 }
 
 

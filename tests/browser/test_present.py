@@ -17,8 +17,8 @@ import pytest
 
 import scratch
 from course_utils import style
-from driver import (ARTIFACTS, REPO, LabServer, fit_problems, measure, open_notebook, press_f8, run_all,
-                    shutdown_kernel, wait_widgets)
+from driver import (ARTIFACTS, REPO, LabServer, check_notebook, fit_problems, measure, open_notebook, press_f8,
+                    run_all, shutdown_kernel, wait_widgets, widget_growth_problems)
 
 pytestmark = pytest.mark.browser
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
@@ -98,6 +98,26 @@ def test_presenter_check_reports_a_figure_taller_than_the_screen(presenter_lab, 
     assert not problems and before["figures"], (problems, before)
     problems, _, _ = check_presented(screen, presenter_lab, "scratch/scratch_tall_figure.ipynb")
     assert any("does not fit" in p for p in problems), problems
+
+
+def test_presenter_check_reports_cut_text_a_covering_legend_and_a_cut_label(presenter_lab, screen):
+    """The checks every notebook passes in test_notebooks.py can fail: a figure whose title is wider than its
+    canvas and whose legend sits on its data (reported by the kernel's figure watch), and a slider label cut
+    by its box."""
+    scratch.write("misfit", presenter_lab.root / "scratch")
+    report = check_notebook(screen, presenter_lab, "scratch/scratch_misfit.ipynb", move_sliders=False,
+                            projector=True)
+    for expected in ("(axes title) reaches", "the legend covers data", "widget text cut off: 'a label far"):
+        assert any(expected in problem for problem in report.problems), (expected, report.problems)
+
+
+def test_widget_text_must_grow_with_the_presenter_fonts_and_with_f8():
+    assert widget_growth_problems({"widget_px": 20, "table_px": 20}, {"widget_px": 24, "table_px": 24}) == []
+    assert widget_growth_problems({"widget_px": None}, {"widget_px": None}) == []
+    problems = widget_growth_problems({"widget_px": 16, "table_px": 18}, {"widget_px": 16, "table_px": 19})
+    assert any("not larger than the interface's 16 px" in p for p in problems), problems
+    assert any("F8 does not enlarge the widget text" in p for p in problems), problems
+    assert any("table text under F8 is 19" in p for p in problems), problems
 
 
 def test_presenter_figures_are_larger_and_fit_the_screen(presenter_lab, screen):
