@@ -134,6 +134,9 @@ def ort_session(onnx_bytes: bytes, threads: int):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Idle threads sleep instead of spinning, so that they never take the cores from the eager PyTorch calls
+    # timed in turns with this session.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
@@ -156,7 +159,9 @@ class Timing:
 
 def _timing(seconds: list[float]) -> Timing:
     ms = sorted(1e3 * s for s in seconds)
-    q1, _, q3 = statistics.quantiles(ms, n=4) if len(ms) > 1 else (ms[0], ms[0], ms[0])
+    # "inclusive": quartiles interpolated between the measured times, never outside them (the default,
+    # "exclusive", extrapolates: with two repeats it can give a negative first quartile)
+    q1, _, q3 = statistics.quantiles(ms, n=4, method="inclusive") if len(ms) > 1 else (ms[0], ms[0], ms[0])
     return Timing(statistics.median(ms), ms[0], ms[-1], q1, q3, len(ms))
 
 

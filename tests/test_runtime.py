@@ -76,6 +76,8 @@ def test_interleaved_times_time_every_call_in_turns():
     both = eager_and_ort(lab_model("depthwise_separable", 0.5), (1, 3, 32, 32), threads=1, repeats=2,
                          inner_s=0.001)
     assert set(both) == {"eager", "onnxruntime"}
+    for runtime in both.values():                                  # two repeats: quartiles between the times
+        assert runtime.low <= runtime.q1 <= runtime.median <= runtime.q3 <= runtime.high
 
 
 @pytest.mark.parametrize("call, match", [
