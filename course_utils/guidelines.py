@@ -332,17 +332,17 @@ def verdict(times_by_setting: Mapping[str, object], *, favoured: str | None = No
 # ---------------------------------------------------------------------------------------------
 ELEMENTWISE_OPS = {
     "relu": ("aten::relu", "aten::relu_", "aten::clamp_min", "aten::clamp_min_", "aten::threshold",
-             "aten::threshold_"),
+             "aten::threshold_", "aten::hardtanh", "aten::hardtanh_", "aten::clamp", "aten::clamp_"),  # + ReLU6
     "add": ("aten::add", "aten::add_"),
     "batch_norm": ("aten::batch_norm", "aten::_batch_norm_impl_index", "aten::native_batch_norm",
                    "aten::_native_batch_norm_legit", "aten::_native_batch_norm_legit_no_training"),
 }
-ORT_ELEMENTWISE = {"relu": ("Relu",), "add": ("Add",)}   # BatchNorm is fused into the convolutions there
+ORT_ELEMENTWISE = {"relu": ("Relu", "Clip"), "add": ("Add",)}   # Clip: ReLU6; BatchNorm is fused into the convs
 
 
 def classify_op(name: str) -> str:
-    """The class of an aten operator name: "relu", "add" or "batch_norm" (element-wise, with their in-place and
-    internal variants, :data:`ELEMENTWISE_OPS`), else "other"."""
+    """The class of an aten operator name: "relu" (ReLU and ReLU6), "add" or "batch_norm" (element-wise, with their
+    in-place and internal variants, :data:`ELEMENTWISE_OPS`), else "other"."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"name={name!r} must be a non-empty operator name such as 'aten::relu'")
     return next((kind for kind, names in ELEMENTWISE_OPS.items() if name in names), "other")
@@ -404,7 +404,7 @@ def _shares(by_op: dict[str, float], classify) -> dict:
 
 
 def classify_ort_op(op_type: str) -> str:
-    """The class of an ONNX node type after ONNX Runtime's optimisation: "relu" (Relu), "add" (Add), else
+    """The class of an ONNX node type after ONNX Runtime's optimisation: "relu" (Relu, and Clip: ReLU6), "add" (Add), else
     "other" (FusedConv, which may carry a fused ReLU, counts as "other": it is no longer a separate op)."""
     if not isinstance(op_type, str) or not op_type:
         raise ValueError(f"op_type={op_type!r} must be a non-empty ONNX operator type such as 'Relu'")

@@ -178,11 +178,13 @@ class TinyResidual(nn.Module):
 
 def test_classify_op_names_relu_add_and_batchnorm_variants():
     for name, kind in [("aten::relu", "relu"), ("aten::relu_", "relu"), ("aten::clamp_min_", "relu"),
+                       ("aten::hardtanh_", "relu"),                                      # ReLU6
                        ("aten::add", "add"), ("aten::add_", "add"), ("aten::batch_norm", "batch_norm"),
                        ("aten::native_batch_norm", "batch_norm"), ("aten::conv2d", "other"),
                        ("aten::addmm", "other"), ("aten::mean", "other")]:
         assert classify_op(name) == kind, name
-    assert [classify_ort_op(t) for t in ("Relu", "Add", "FusedConv", "Conv")] == ["relu", "add", "other", "other"]
+    assert [classify_ort_op(t) for t in ("Relu", "Clip", "Add", "FusedConv", "Conv")] == ["relu", "relu", "add",
+                                                                                          "other", "other"]
 
 
 def test_eager_profile_of_a_tiny_model_finds_each_elementwise_class():

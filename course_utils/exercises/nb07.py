@@ -395,8 +395,7 @@ def design_figure(runs: Any, *, baseline: str = "standard", design: nn.Module | 
     ax.set_xlabel("challenge score, fp32 (log; lower is better)")
     ax.set_ylabel("test accuracy (%), mean ± std")
     ax.set_title(f"Design task: ≤ {mac_budget / 1e6:g} M MACs")
-    fig.legend(loc="outside right center", fontsize="x-small", title_fontsize="x-small",
-               title=f"hollow: over\n{mac_budget / 1e6:g} M MACs")
+    fig.legend(loc="outside right center", title=f"hollow: over\n{mac_budget / 1e6:g} M MACs")
     return fig
 
 
