@@ -51,7 +51,7 @@ LAB: dict[str, LabOperator] = {op.name: op for op in (
     LabOperator("inverted_residual", (0.125, 0.25, 0.5), 0.5),
     LabOperator("shift", (0.5, 1.0, 2.0), 1.0),
     LabOperator("sal", (0.25, 0.5, 1.0), 1.0),
-    LabOperator("shuffle", (1.0, 2.0, 4.0), 2.0),
+    LabOperator("shuffle", (0.5, 1.0, 2.0), 2.0),
 )}
 
 
