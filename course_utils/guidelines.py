@@ -538,7 +538,7 @@ def plot_guideline(ax: Axes, results: GuidelineResults, guideline: str, *, batch
     ax.set_xticks(range(len(settings)), settings, rotation=25 if long else 0, ha="right" if long else "center")
     ax.set_ylim(bottom=0)
     ax.set_ylabel("time per forward pass (ms)")
-    ax.set_xlabel("setting (first: favoured by the guideline)")
+    ax.set_xlabel("setting (first: the one the guideline favours)")
     ax.set_title(f"{TITLES[guideline]}\nbatch {batch}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="median, q1–q3", fontsize=11)
     return ax
@@ -562,7 +562,7 @@ def plot_elementwise_share(ax: Axes, results: GuidelineResults, *, batch: int | 
         ax.bar(x, 100 * part["share"], width, color=RUNTIME_COLORS[runtime], alpha=0.85, label=label)
     ax.set_xticks(range(len(networks)), networks, rotation=30, ha="right")
     ax.set_ylim(bottom=0)
-    ax.set_ylabel("element-wise share of op time (%)")
+    ax.set_ylabel("element-wise share (%)")
     ax.set_title(f"G4 in the lab networks\nbatch {batch}, 32×32 images")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=11)
     return ax

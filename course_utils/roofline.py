@@ -190,8 +190,8 @@ def plot_roofline(ax: Axes, roofs: Roofs, points: dict[str, tuple[Workload, floa
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOP per byte moved)")
     ax.set_ylabel("achieved rate (GFLOP/s)")
-    ax.set_title(title or f"Roofline of this machine: {roofs.bandwidth_gbs:.0f} GB/s copy, "
-                          f"{roofs.peak_gflops:.0f} GFLOP/s matmul, {roofs.threads} threads")
+    ax.set_title(title or f"Roofline of this machine ({roofs.threads} threads):\n{roofs.bandwidth_gbs:.0f} GB/s copy, "
+                          f"{roofs.peak_gflops:.0f} GFLOP/s matmul")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="lower right", fontsize=10)
     return verdicts
