@@ -97,7 +97,7 @@ notebooks: $(VENV)/.installed-test
 # Every committed run, then every notebook: hours on 2 CPU cores (benchmarks/README.md has the times). Each
 # target is one family of course_utils.experiments.catalog, made by benchmarks/train_runs.py (float32, one
 # thread per run, JOBS runs at a time); runs already stored with the same key are loaded, not retrained.
-results: sweep sal-controls squeezenet-results decomposition-results reference-results
+results: sweep sal-controls squeezenet-results decomposition-results
 	$(MAKE) notebooks
 
 JOBS ?= 2
@@ -106,8 +106,9 @@ DATA ?= ../shared/data/cifar10-jpeg.npz
 sweep: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_runs.py lab --jobs $(JOBS)
 
-# Every lab operator at width 0.5, 10 epochs on all 50,000 training images (DATA: the full copy, see
-# data/README.md); the standard net with two seeds, to show the seed noise.
+# Every lab operator at matched MACs (catalog.REFERENCE_WIDTHS), 10 epochs on all 50,000 training images (DATA: the
+# full copy, see data/README.md); three seeds for the standard and depthwise-separable nets. Not committed (about
+# 3.5 hours on 2 CPU cores), so not part of `make results`.
 reference-results: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_runs.py reference --data $(DATA) --jobs $(JOBS)
 

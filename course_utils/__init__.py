@@ -21,7 +21,7 @@ from .diagrams import (attention_saturation, depthwise_separable_anatomy, fire_a
                        sal_anatomy, shift_conv_anatomy)
 from .folding import Folded, fold_batchnorm
 from .experiments import (CONTROLS, LAB, SEEDS, attention_curve, attention_summary, control_model, family_specs,
-                          lab_model, load_model, load_runs, make_run, mark_live_run, plot_seed_bars,
+                          lab_model, load_model, load_runs, make_run, mark_live_run, plot_seed_dots,
                           plot_width_curves, run_name)
 from .latency import measure_latency
 from .memory import activation_memory, traced_activation_peak
@@ -60,7 +60,7 @@ __all__ = [
     "attention_saturation", "depthwise_separable_anatomy", "fire_anatomy", "inverted_residual_anatomy",
     "sal_anatomy", "shift_conv_anatomy",
     "CONTROLS", "LAB", "SEEDS", "attention_curve", "attention_summary", "control_model", "family_specs",
-    "lab_model", "load_model", "load_runs", "make_run", "mark_live_run", "plot_seed_bars", "plot_width_curves",
+    "lab_model", "load_model", "load_runs", "make_run", "mark_live_run", "plot_seed_dots", "plot_width_curves",
     "run_name", "measure_latency", "Folded", "fold_batchnorm", "activation_memory", "traced_activation_peak",
     "classify", "load_roofline_results", "measure_roofs", "plot_roofline", "workload", "eager_and_ort",
     "load_runtime_results", "ranking_changes",

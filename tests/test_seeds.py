@@ -37,7 +37,10 @@ def test_every_family_loads_with_the_current_code_and_three_seeds_per_configurat
         assert all(len(LAB[v].widths) >= 3 for v in LAB), "a width curve needs at least 3 widths"
     else:
         group = "control" if family == "sal_controls" else "variant"
-        assert (runs.groupby(group)["seed"].nunique() >= MIN_SEEDS).all()
+        # baseline_standard is one network, the fine-tunes' common start: notebook 02 compares no accuracy of it
+        # across seeds (its seed spread there is the lab's three standard runs)
+        compared = runs[runs["name"] != "baseline_standard"]
+        assert (compared.groupby(group)["seed"].nunique() >= MIN_SEEDS).all()
 
 
 @pytest.mark.skipif(not FAMILIES["reference"].committed, reason="the full-data reference runs are not committed")

@@ -59,13 +59,13 @@ def plot_width_curves(ax: Axes, runs: pd.DataFrame, *, x: str = "macs", variants
         ax.set_xscale("log")
     ax.set_xlabel(AXIS_LABELS.get(x, x))
     ax.set_ylabel(ACCURACY_LABEL)
-    ax.legend(fontsize="small")
+    ax.legend()
     return summary
 
 
-def plot_seed_bars(ax: Axes, groups: dict[str, Sequence[float]], *, live: dict[str, float] | None = None) -> None:
-    """A bar per group at its mean accuracy with a ± std error bar and each seed as a dot; ``live``
-    ({label: accuracy}) adds a star for "your run" on its group's bar."""
+def plot_seed_dots(ax: Axes, groups: dict[str, Sequence[float]], *, live: dict[str, float] | None = None) -> None:
+    """A dot plot: per group every seed as a dot and the mean as a diamond with a ± std error bar (no bars, whose
+    length would be read from a cut axis); ``live`` ({label: accuracy}) adds a star for "your run"."""
     _check_axes(ax)
     if not groups:
         raise ValueError("groups={} must hold at least one {label: [accuracies]} entry")
@@ -78,17 +78,18 @@ def plot_seed_bars(ax: Axes, groups: dict[str, Sequence[float]], *, live: dict[s
     labels = list(groups)
     means = [100 * sum(v) / len(v) for v in groups.values()]
     stds = [100 * pd.Series(list(v)).std() if len(v) > 1 else 0.0 for v in groups.values()]
-    ax.bar(labels, means, yerr=stds, capsize=6, alpha=0.6, color="tab:blue")
+    ax.errorbar(range(len(labels)), means, yerr=stds, fmt="D", ms=9, capsize=8, color="tab:blue", zorder=2,
+                label="mean ± std")
     for i, values in enumerate(groups.values()):
-        ax.scatter([i] * len(values), [100 * v for v in values], color="black", s=18, zorder=3,
+        ax.scatter([i + 0.12] * len(values), [100 * v for v in values], color="black", s=22, zorder=3,
                    label="one seed" if i == 0 else None)
     for label, accuracy in (live or {}).items():
         ax.scatter([labels.index(label)], [100 * accuracy], marker="*", s=260, color="tab:red", zorder=4,
                    label="your run (live)" if label == next(iter(live)) else None)
-    low = min(100 * min(v) for v in groups.values())
-    ax.set_ylim(max(0.0, low - 8), None)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlim(-0.5, len(labels) - 0.5)
     ax.set_ylabel(ACCURACY_LABEL)
-    ax.legend(fontsize="small")
+    ax.legend()
 
 
 def mark_live_run(ax: Axes, x: float, accuracy: float, *, label: str = "your run (live)") -> None:
@@ -101,7 +102,7 @@ def mark_live_run(ax: Axes, x: float, accuracy: float, *, label: str = "your run
     if not 0 <= accuracy <= 1:
         raise ValueError(f"accuracy={accuracy} must be a fraction in [0, 1]")
     ax.scatter([x], [100 * accuracy], marker="*", s=260, color="tab:red", zorder=4, label=label)
-    ax.legend(fontsize="small")
+    ax.legend()
 
 
-__all__ = ["plot_width_curves", "plot_seed_bars", "mark_live_run", "AXIS_LABELS", "ACCURACY_LABEL"]
+__all__ = ["plot_width_curves", "plot_seed_dots", "mark_live_run", "AXIS_LABELS", "ACCURACY_LABEL"]
