@@ -834,7 +834,7 @@ class SaturationWidget(widgets.VBox):
                     ax.set_title("same tap" if self.same_tap[j] else "tap moved", fontsize="small")
             self.figure.axes[row * len(slices)].set_ylabel("at init" if row == 0 else "trained", fontsize="small")
         colorbar = self.figure.colorbar(self.images[0], cax=self.figure.add_subplot(grid[:, len(slices)]))
-        colorbar.set_label("attention A", fontsize="small")
+        colorbar.ax.set_title("A", fontsize="small")   # above the bar: never against the next axis label
         self.curve_ax = self.figure.add_subplot(grid[:, -1])
         self.curve_ax.plot(SATURATION_GRID, [100 * f for f in self.curve], color="tab:blue")
         self.curve_ax.axhline(100 * self.trained_one_hot, color="tab:red", linestyle="--")

@@ -395,7 +395,8 @@ def design_figure(runs: Any, *, baseline: str = "standard", design: nn.Module | 
     ax.set_xlabel("challenge score, fp32 (log; lower is better)")
     ax.set_ylabel("test accuracy (%), mean ± std")
     ax.set_title(f"Design task: ≤ {mac_budget / 1e6:g} M MACs")
-    fig.legend(loc="outside right center", title=f"hollow: over\n{mac_budget / 1e6:g} M MACs")
+    fig.legend(loc="outside right center", fontsize="small", title_fontsize="small",
+               title=f"hollow: over\n{mac_budget / 1e6:g} M MACs")
     return fig
 
 
