@@ -73,10 +73,11 @@ JS_ARM = """([panel, cell]) => { const area = document.querySelectorAll(panel + 
     });
     observer.observe(area, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
   });
-  document.addEventListener('pointerup', () => { window.__release = performance.timeOrigin + performance.now(); },
-                            {capture: true, once: true});
-  document.addEventListener('keyup', () => { window.__release = performance.timeOrigin + performance.now(); },
-                            {capture: true, once: true});
+  if (!window.__releaseHooked) {   // the last release before the image counts (a retried drag releases twice)
+    const release = () => { window.__release = performance.timeOrigin + performance.now(); };
+    document.addEventListener('pointerup', release, {capture: true});
+    document.addEventListener('keyup', release, {capture: true});
+    window.__releaseHooked = true; }
   window.__since = performance.timeOrigin + performance.now(); }"""
 
 JS_WAIT = """async (timeoutMs) => { const timer = new Promise(r => setTimeout(() => r(null), timeoutMs));
@@ -116,6 +117,18 @@ def drag(page, handle, direction: int, steps_px: float) -> None:
     page.mouse.up()
 
 
+def drag_to_next_value(page, handle, direction: int, track_width: float) -> bool:
+    """Drag the handle far enough to change its value: an eighth of the track, then a quarter, then half (a
+    slider of few options has wide steps, and a short drag snaps back). False if the value never changed (an
+    end of the slider). Each try that fails sends nothing to the kernel."""
+    before = handle.get_attribute("aria-valuenow")
+    for fraction in (8, 4, 2):
+        drag(page, handle, direction, max(15.0, track_width / fraction))
+        if handle.get_attribute("aria-valuenow") != before:
+            return True
+    return False
+
+
 def time_explorer(page, panel: str, explorer: dict, moves: int, keyboard: bool) -> dict:
     area = page.locator(f"{panel} .jp-Notebook .jp-Cell").nth(explorer["cell"]).locator(".jp-OutputArea")
     sliders = area.locator(".widget-slider")
@@ -132,9 +145,10 @@ def time_explorer(page, panel: str, explorer: dict, moves: int, keyboard: bool) 
         if keyboard:
             handle.focus()
             handle.press("ArrowRight" if sign > 0 else "ArrowLeft")
+            moved = handle.get_attribute("aria-valuenow") != before
         else:
-            drag(page, handle, sign, max(15.0, track["width"] / 8))
-        if handle.get_attribute("aria-valuenow") == before:  # at an end: go the other way next time
+            moved = drag_to_next_value(page, handle, sign, track["width"])
+        if not moved:  # at an end: go the other way next time
             direction[i] = -sign
             misses += 1
             page.wait_for_timeout(300)

@@ -850,8 +850,13 @@ class SaturationWidget(widgets.VBox):
                                               description="T₀ (init)", continuous_update=True,
                                               style={"description_width": "initial"},
                                               layout=widgets.Layout(width="98%"))
+        self.title = self.figure.suptitle("")
         self._draw(temperature)
-        self.live = LiveFigure(self.figure, dpi=int(mpl.rcParams["figure.dpi"]))
+        # a move changes only the four initial heatmaps (their frames drawn again on top), the dot and the
+        # title: the rest is drawn once
+        frames = [spine for image in self.images for spine in image.axes.spines.values()]
+        self.live = LiveFigure(self.figure, dpi=int(mpl.rcParams["figure.dpi"]),
+                               animated=[*self.images, *frames, self.marker, self.title])
         super().__init__([self.slider, self.live.widget])
         self.slider.observe(lambda change: self.update(change["new"]), names="value")
 
@@ -871,8 +876,8 @@ class SaturationWidget(widgets.VBox):
         for image, (d, c) in zip(self.images, self.slices):
             image.set_data(attention[d, c].view(k, k).numpy())
         self.marker.set_data([temperature], [100 * self.one_hot])
-        self.figure.suptitle(f"T₀ = {temperature:g}: {self.one_hot:.0%} of the slices are one-hot "
-                             "before any training")
+        self.title.set_text(f"T₀ = {temperature:g}: {self.one_hot:.0%} of the slices are one-hot "
+                            "before any training")
 
     def update(self, temperature: float) -> None:
         """Show the initial attention at ``temperature`` and redraw the same image in place."""
