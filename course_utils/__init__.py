@@ -13,7 +13,7 @@
 from . import fingerprint  # noqa: F401  (first: it hashes the package's files as this process imports them)
 from . import style
 from .challenge import ScoreExplorer, resnet18_cifar, score, score_terms
-from .comparison import compare, curve_at, in_words, points, summarise, verdict
+from .comparison import compare, compare_with_noise, curve_at, in_words, points, pooled_noise, summarise, verdict
 from .cost import (Cost, conv2d_cost, count, decomposed_conv_cost, depthwise_conv_cost, depthwise_separable_cost,
                    fire_cost, fire_widths, grouped_conv_cost, human, inverted_residual_cost)
 from .data import CLASSES, CIFAR10Data, load_cifar10
@@ -53,7 +53,7 @@ from .widgets import CostExplorer, LayerShape, LiveFigure, operator_table, retra
 __version__ = "0.1.0"
 __all__ = [
     "style", "ScoreExplorer", "resnet18_cifar", "score", "score_terms",
-    "compare", "curve_at", "in_words", "points", "summarise", "verdict",
+    "compare", "compare_with_noise", "curve_at", "in_words", "points", "pooled_noise", "summarise", "verdict",
     "Cost", "conv2d_cost", "count", "decomposed_conv_cost", "depthwise_conv_cost", "depthwise_separable_cost",
     "fire_cost", "fire_widths", "grouped_conv_cost", "human", "inverted_residual_cost",
     "CLASSES", "CIFAR10Data", "load_cifar10",

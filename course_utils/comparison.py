@@ -4,6 +4,8 @@ means against the seed noise, and a width curve read at another network's cost.
 Every comparison in notebooks 02-07 goes through these functions, so they all say "within noise" by the same
 rule: Welch's t-test (``scipy.stats.ttest_ind`` with unequal variances) at 95 %. A difference is stated only when
 its 95 % confidence interval excludes 0; with 3 seeds against 3 that needs about 2.8 standard errors, not 2.
+A configuration trained with one seed has no spread of its own: :func:`compare_with_noise` judges it against
+the seed noise pooled from configurations that have several (:func:`pooled_noise`), Student's t at 95 %.
 """
 from __future__ import annotations
 
@@ -64,6 +66,45 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
             "p_value": float(test.pvalue), "verdict": verdict}
 
 
+def pooled_noise(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
+    """The seed noise shared by several configurations, each with at least 2 seeds: the pooled standard deviation
+    and its degrees of freedom,
+
+        s_p = sqrt(Σ (n_i − 1)·s_i² / Σ (n_i − 1)),   df = Σ (n_i − 1)."""
+    groups = [_accuracies(f"groups[{i}]", group) for i, group in enumerate(groups)]
+    if not groups:
+        raise ValueError("groups=[] must hold at least one configuration's accuracies")
+    df = sum(len(group) - 1 for group in groups)
+    return math.sqrt(sum((len(group) - 1) * statistics.variance(group) for group in groups) / df), df
+
+
+def compare_with_noise(a: Sequence[float], b: Sequence[float], noise: tuple[float, int]) -> dict[str, Any]:
+    """The difference of means a − b against a seed noise measured elsewhere, ``noise = (s_p, df)`` from
+    :func:`pooled_noise` (for runs of one seed, which cannot measure their own):
+
+        se = s_p · sqrt(1/n_a + 1/n_b),   noise = t_0.975(df) · se
+
+    Returns the same keys as :func:`compare`; the verdict assumes a and b vary across seeds as the pooled
+    configurations do."""
+    spread, df = noise
+    if not (isinstance(spread, Real) and math.isfinite(spread) and spread >= 0):
+        raise ValueError(f"noise={noise!r}: its standard deviation must be a finite number >= 0 (pooled_noise)")
+    if not (isinstance(df, int) and not isinstance(df, bool) and df >= 1):
+        raise ValueError(f"noise={noise!r}: its degrees of freedom must be an integer >= 1 (pooled_noise)")
+    for label, values in (("a", a), ("b", b)):
+        if len(values) < 1 or not all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
+                                      for v in values):
+            raise ValueError(f"{label}={list(values)} must hold at least one finite number")
+    difference = statistics.fmean(a) - statistics.fmean(b)
+    se = spread * math.sqrt(1 / len(a) + 1 / len(b))
+    half = float(stats.t.ppf(0.975, df)) * se
+    p_value = float(2 * stats.t.sf(abs(difference) / se, df)) if se > 0 else float(difference == 0)
+    low, high = difference - half, difference + half
+    verdict = "within noise" if low <= 0 <= high else ("a higher" if difference > 0 else "b higher")
+    return {"difference": difference, "noise": half, "low": low, "high": high, "df": float(df),
+            "p_value": p_value, "verdict": verdict}
+
+
 def points(gap: dict[str, Any]) -> str:
     """A :func:`compare` result as 'difference ± noise' in points, the noise being the half-width of the 95 %
     interval (2 decimals where 1 would hide the order)."""
@@ -110,4 +151,5 @@ def in_words(gap: dict[str, Any], a: str, b: str) -> str:
             f"{a} − {b}: {points(gap)} points, p = {gap['p_value']:.3f})")
 
 
-__all__ = ["VERDICTS", "summarise", "compare", "points", "curve_at", "verdict", "in_words"]
+__all__ = ["VERDICTS", "summarise", "compare", "pooled_noise", "compare_with_noise", "points", "curve_at", "verdict",
+           "in_words"]

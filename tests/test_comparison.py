@@ -8,7 +8,7 @@ import statistics
 import pytest
 from scipy import stats
 
-from course_utils.comparison import compare, in_words, points
+from course_utils.comparison import compare, compare_with_noise, in_words, points, pooled_noise
 
 
 def _by_hand(a: list[float], b: list[float]) -> tuple[float, float]:
@@ -53,3 +53,45 @@ def test_no_spread_at_all_is_not_a_crash():
 def test_one_seed_cannot_measure_noise():
     with pytest.raises(ValueError, match="at least 2 seeds"):
         compare([0.5], [0.4, 0.45])
+
+
+def test_the_pooled_noise_is_the_formula_and_one_group_is_its_own():
+    a, b = [0.61, 0.63, 0.62], [0.50, 0.55, 0.53, 0.52]
+    spread, df = pooled_noise([a, b])
+    assert df == 5
+    assert spread == pytest.approx(math.sqrt((2 * statistics.variance(a) + 3 * statistics.variance(b)) / 5))
+    assert pooled_noise([a]) == (pytest.approx(statistics.stdev(a)), 2)
+
+
+def test_a_pooled_comparison_of_many_seeds_is_students_t_test():
+    """With the noise pooled from a and b themselves, the interval is scipy's Student t (equal variances)."""
+    a, b = [0.61, 0.63, 0.62], [0.57, 0.60, 0.56]
+    gap = compare_with_noise(a, b, pooled_noise([a, b]))
+    test = stats.ttest_ind(a, b, equal_var=True)
+    interval = test.confidence_interval(0.95)
+    assert gap["low"] == pytest.approx(interval.low) and gap["high"] == pytest.approx(interval.high)
+    assert gap["p_value"] == pytest.approx(test.pvalue) and gap["df"] == 4
+
+
+def test_one_seed_against_one_is_judged_by_the_borrowed_noise():
+    noise = (0.005, 4)                                  # s_p = 0.5 point, df = 4
+    bar = stats.t.ppf(0.975, 4) * 0.005 * math.sqrt(2)  # ≈ 1.96 points
+    assert compare_with_noise([0.70], [0.70 - 0.9 * bar], noise)["verdict"] == "within noise"
+    assert compare_with_noise([0.70], [0.70 - 1.1 * bar], noise)["verdict"] == "a higher"
+    assert compare_with_noise([0.60], [0.70], noise)["verdict"] == "b higher"
+
+
+@pytest.mark.parametrize("noise, match", [((-0.01, 4), "finite number >= 0"), ((0.01, 0), "integer >= 1"),
+                                          ((float("nan"), 4), "finite number >= 0"), ((0.01, 2.5), "integer >= 1")])
+def test_a_nonsense_noise_is_refused(noise, match):
+    with pytest.raises(ValueError, match=match):
+        compare_with_noise([0.5], [0.4], noise)
+
+
+def test_pooled_noise_needs_groups_of_two_seeds():
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        pooled_noise([[0.5, 0.6], [0.4]])
+    with pytest.raises(ValueError, match="at least one"):
+        pooled_noise([])
+    with pytest.raises(ValueError, match="at least one finite"):
+        compare_with_noise([], [0.4], (0.01, 4))
