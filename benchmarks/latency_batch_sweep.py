@@ -29,14 +29,13 @@ notebook 04 plots.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from course_utils.benchmark_cli import load_average, require_positive, write_summary
 from course_utils.cost import count
 from course_utils.latency import measure_latency
 from course_utils.layers import DepthwiseConv2d, DepthwiseSeparableConv2d
@@ -106,19 +105,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help="results file (default benchmarks/results/latency_batch_sweep.json)")
     args = parser.parse_args(argv)
-    for name in ("channels", "size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name}={getattr(args, name)} must be a positive integer")
+    require_positive(parser, args, ("size", "batches", "min_run_time", "threads"))
     if args.channels < 2:
         parser.error(f"--channels={args.channels} must be at least 2")
-    if any(b < 1 for b in args.batches):
-        parser.error(f"--batches {args.batches} must all be positive integers")
-    if args.min_run_time <= 0:
-        parser.error(f"--min-run-time={args.min_run_time} must be positive")
     if args.repeats < 4:
         parser.error(f"--repeats={args.repeats} must be at least 4 (quartiles need a few rounds)")
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads={args.threads} must be a positive integer")
     if args.device != "cpu" and not (args.device.startswith("cuda") and torch.cuda.is_available()):
         parser.error(f"--device {args.device!r} must be 'cpu' or 'cuda[:N]' with a visible GPU")
     return args
@@ -129,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     c, h = args.channels, args.size
-    load_before = os.getloadavg()
+    load_before = load_average()
     measurements = []
     timed = operators(c)
     macs = {name: count(module, (1, c, h, h)).macs for name, (module, _) in timed.items()}   # per image
@@ -150,14 +141,9 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "latency_batch_sweep", **provenance(args.device),
         "channels": c, "size": h, "pass": "forward (eval)", "repeats": args.repeats,
         "timing": "interleaved rounds per batch (course_utils.runtime.interleaved_times): median, quartiles",
-        "dtype": "float32", "load_average_before": [round(v, 2) for v in load_before],
-        "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        "dispatch_ms": round(dispatch_ms, 5), "measurements": measurements,
+        "dtype": "float32", "dispatch_ms": round(dispatch_ms, 5), "measurements": measurements,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
-    print(json.dumps(result, ensure_ascii=False))
-    return result
+    return write_summary(result, args.output, load_before=load_before)
 
 
 if __name__ == "__main__":

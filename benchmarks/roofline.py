@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import torch
 
+from course_utils.benchmark_cli import load_average, require_positive, write_summary
 from course_utils.operators import Copy
 from course_utils.provenance import REPO_ROOT, provenance
 from course_utils.roofline import Roofs, classify, copy_bandwidth, matmul_peak, workload
@@ -47,18 +47,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.channels < 8 or args.channels % 8:
         parser.error(f"--channels={args.channels} must be a multiple of 8, at least 8")
-    for name in ("batch", "repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name}={getattr(args, name)} must be a positive integer")
-    if args.inner_s <= 0 or args.factor < 1:
-        parser.error("--inner-s must be positive and --factor at least 1")
+    require_positive(parser, args, ("batch", "repeats", "inner_s"))
+    if args.factor < 1:
+        parser.error(f"--factor={args.factor} must be at least 1")
     return args
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     threads = torch.get_num_threads()
-    load_before = os.getloadavg()
+    load_before = load_average()
     working_set_mb = args.batch * args.channels * 32 * 32 * 4 / 2**20
     roofs = Roofs(copy_bandwidth(working_set_mb, repeats=20), matmul_peak(MATMUL_SIZE), threads, working_set_mb)
     main_memory_gbs = copy_bandwidth(MAIN_MEMORY_MEGABYTES)
@@ -90,13 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
               "roofs": {"bandwidth_gbs": round(roofs.bandwidth_gbs, 3), "copy_megabytes": working_set_mb,
                         "peak_gflops": round(roofs.peak_gflops, 3), "main_memory_gbs": round(main_memory_gbs, 3),
                         "main_memory_copy_megabytes": MAIN_MEMORY_MEGABYTES, "matmul_size": MATMUL_SIZE},
-              "bytes_model": "weights + input + output, each read or written once, float32",
-              "load_average_before": [round(v, 2) for v in load_before],
-              "load_average_after": [round(v, 2) for v in os.getloadavg()], "points": points}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
-    print(json.dumps(result, ensure_ascii=False))
-    return result
+              "bytes_model": "weights + input + output, each read or written once, float32", "points": points}
+    return write_summary(result, args.output, load_before=load_before)
 
 
 if __name__ == "__main__":

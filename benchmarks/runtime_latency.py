@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from course_utils import LAB, harden, lab_model
+from course_utils.benchmark_cli import load_average, require_positive, write_summary
 from course_utils.folding import fold_batchnorm
 from course_utils.provenance import REPO_ROOT, provenance
 from course_utils.runtime import deployed_layers, interleaved_times, runtime_calls
@@ -78,14 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.channels < 8 or args.channels % 8:
         parser.error(f"--channels={args.channels} must be a multiple of 8, at least 8")
-    for name in ("size", "repeats", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name}={value} must be a positive integer")
-    if any(b < 1 for b in args.batches):
-        parser.error(f"--batches {args.batches} must all be positive integers")
-    if args.inner_s <= 0:
-        parser.error(f"--inner-s={args.inner_s} must be positive")
+    require_positive(parser, args, ("size", "repeats", "threads", "batches", "inner_s"))
     return args
 
 
@@ -93,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
-    load_before = os.getloadavg()
+    load_before = load_average()
     entries = {"layers": (deployed_layers(args.channels), (args.channels, args.size, args.size), False),
                "networks": (networks(every_width=True), (3, 32, 32), False),
                "folding": (networks(every_width=False), (3, 32, 32), True)}
@@ -112,12 +105,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     result = {"benchmark": "runtime_latency", **provenance("cpu"), "threads": threads,
               "onnxruntime": onnxruntime.__version__, "repeats": args.repeats, "inner_s": args.inner_s,
-              "load_average_before": [round(v, 2) for v in load_before],
-              "load_average_after": [round(v, 2) for v in os.getloadavg()], "measurements": measurements}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
-    print(json.dumps(result, ensure_ascii=False))
-    return result
+              "measurements": measurements}
+    return write_summary(result, args.output, load_before=load_before)
 
 
 if __name__ == "__main__":

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import torch
 
 from course_utils import LAB, harden, lab_model
+from course_utils.benchmark_cli import load_average, require_positive, write_summary
 from course_utils.guidelines import (DEFAULT_WIDTH, FLOPS_TOLERANCE, GUIDELINES, PAPER_SIZE, PAPER_SOURCE,
                                      eager_elementwise, ort_elementwise, verdict, workloads)
 from course_utils.provenance import REPO_ROOT, provenance
@@ -120,17 +120,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="lab networks whose element-wise share G4 profiles (default all)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    for name in ("size", "repeats", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name}={value} must be a positive integer")
-    if any(b < 1 for b in args.batches):
-        parser.error(f"--batches {args.batches} must all be positive integers")
+    require_positive(parser, args, ("size", "threads", "batches", "inner_s"))
     if args.repeats < 3:
         parser.error(f"--repeats={args.repeats} must be at least 3 (the quartiles of 2 rounds extrapolate "
                      "beyond them, below 0 ms at times)")
-    if args.inner_s <= 0:
-        parser.error(f"--inner-s={args.inner_s} must be positive")
     return args
 
 
@@ -138,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
-    load_before = os.getloadavg()
+    load_before = load_average()
     measurements, elementwise = [], []
     for guideline in args.guidelines:
         for batch in args.batches:
@@ -157,13 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
               "size": args.size, "batches": args.batches, "lab_size": LAB_SIZE,
               "widths": {g: DEFAULT_WIDTH[g] for g in args.guidelines}, "flops_tolerance": FLOPS_TOLERANCE,
               "paper": PAPER_SOURCE,
-              "load_average_before": [round(v, 2) for v in load_before],
-              "load_average_after": [round(v, 2) for v in os.getloadavg()],
               "verdicts": verdicts(measurements), "measurements": measurements, "elementwise": elementwise}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
-    print(json.dumps(result, ensure_ascii=False))
-    return result
+    return write_summary(result, args.output, load_before=load_before)
 
 
 if __name__ == "__main__":

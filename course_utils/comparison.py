@@ -86,6 +86,8 @@ def compare_with_noise(a: Sequence[float], b: Sequence[float], noise: tuple[floa
 
     Returns the same keys as :func:`compare`; the verdict assumes a and b vary across seeds as the pooled
     configurations do."""
+    if not (isinstance(noise, tuple) and len(noise) == 2):
+        raise ValueError(f"noise={noise!r} must be a (standard deviation, degrees of freedom) pair: pooled_noise(...)")
     spread, df = noise
     if not (isinstance(spread, Real) and math.isfinite(spread) and spread >= 0):
         raise ValueError(f"noise={noise!r}: its standard deviation must be a finite number >= 0 (pooled_noise)")
