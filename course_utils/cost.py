@@ -245,6 +245,17 @@ def expanded_channels(c_in: int, expand_ratio: float) -> int:
     return hidden
 
 
+def _block_shape(c_in: int, c_out: int, h_in: int, w_in: int, stride: int, kernel_size: int | tuple[int, int],
+                 batchnorm: bool) -> tuple[int, int, int, int]:
+    """A block's arguments checked, and (k, l, H_out, W_out) of its k×l convolution at stride s with 'same'
+    padding (k − 1)/2: H_out = ⌊(H_in − 1)/s⌋ + 1 for odd k."""
+    for name, value in (("c_in", c_in), ("c_out", c_out), ("h_in", h_in), ("w_in", w_in), ("stride", stride)):
+        checks.positive_int(name, value)
+    checks.boolean("batchnorm", batchnorm)
+    k, l = checks.kernel_pair("kernel_size", kernel_size)
+    return k, l, conv_output_size(h_in, k, stride, (k - 1) // 2), conv_output_size(w_in, l, stride, (l - 1) // 2)
+
+
 def inverted_residual_cost(c_in: int, c_out: int, *, h_in: int, w_in: int, stride: int = 1,
                            expand_ratio: float = 6, kernel_size: int | tuple[int, int] = 3,
                            batchnorm: bool = True) -> Cost:
@@ -256,13 +267,8 @@ def inverted_residual_cost(c_in: int, c_out: int, *, h_in: int, w_in: int, strid
     params = the same terms without H·W (+ 2 BatchNorm parameters per channel of each conv output
     with ``batchnorm``, as in the real block).
     """
-    for name, value in (("c_in", c_in), ("c_out", c_out), ("h_in", h_in), ("w_in", w_in), ("stride", stride)):
-        checks.positive_int(name, value)
-    checks.boolean("batchnorm", batchnorm)
-    k, l = checks.kernel_pair("kernel_size", kernel_size)
+    k, l, h_out, w_out = _block_shape(c_in, c_out, h_in, w_in, stride, kernel_size, batchnorm)
     hidden = expanded_channels(c_in, expand_ratio)
-    h_out = conv_output_size(h_in, k, stride, (k - 1) // 2)
-    w_out = conv_output_size(w_in, l, stride, (l - 1) // 2)
     norm = batchnorm_cost if batchnorm else (lambda channels: ZERO)
     cost = ZERO
     if expand_ratio != 1:
@@ -298,17 +304,12 @@ def shuffle_unit_cost(c_in: int, c_out: int, *, h_in: int, w_in: int, stride: in
     params = the same terms without H·W (+ 2 BatchNorm parameters per channel of each conv output
     with ``batchnorm``, as in the real block).
     """
-    for name, value in (("c_in", c_in), ("c_out", c_out), ("h_in", h_in), ("w_in", w_in), ("stride", stride)):
-        checks.positive_int(name, value)
-    checks.boolean("batchnorm", batchnorm)
-    k, l = checks.kernel_pair("kernel_size", kernel_size)
+    k, l, h_out, w_out = _block_shape(c_in, c_out, h_in, w_in, stride, kernel_size, batchnorm)
     branch = c_out - c_in if stride > 1 else c_out
     if branch < 1:
         raise ValueError(f"c_out={c_out} must exceed c_in={c_in} at stride {stride}: the unit concatenates the "
                          "pooled input beside its branch")
     m = shuffle_bottleneck(c_out, groups)
-    h_out = conv_output_size(h_in, k, stride, (k - 1) // 2)
-    w_out = conv_output_size(w_in, l, stride, (l - 1) // 2)
     norm = batchnorm_cost if batchnorm else (lambda channels: ZERO)
     return (conv2d_cost(1, 1, c_in, m, h_out=h_in, w_out=w_in, groups=groups) + norm(m)
             + depthwise_conv_cost(k, l, m, h_out=h_out, w_out=w_out) + norm(m)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -514,6 +514,17 @@ def _batch(results: GuidelineResults, frame: pd.DataFrame, batch: int | None) ->
     return batch
 
 
+def _runtime_bars(rows: pd.DataFrame, column: str,
+                  labels: list[str]) -> Iterator[tuple[str, pd.DataFrame, list[float], float]]:
+    """For grouped bars, one group per label of ``column``, the runtimes side by side: per runtime measured,
+    (runtime, its rows indexed by ``column`` in the order of ``labels``, the bars' x positions, their width)."""
+    runtimes = [r for r in RUNTIMES if r in set(rows["runtime"])]
+    width = 0.8 / max(1, len(runtimes))
+    for i, runtime in enumerate(runtimes):
+        part = rows[rows["runtime"] == runtime].set_index(column).reindex(labels)
+        yield runtime, part, [j + (i - (len(runtimes) - 1) / 2) * width for j in range(len(labels))], width
+
+
 def plot_guideline(ax: Axes, results: GuidelineResults, guideline: str, *, batch: int | None = None) -> Axes:
     """One guideline's figure: the median time per forward pass of each setting (bars) with its q1–q3 range
     (error bars), eager PyTorch and ONNX Runtime side by side, at ``batch`` (default the smallest measured);
@@ -525,12 +536,8 @@ def plot_guideline(ax: Axes, results: GuidelineResults, guideline: str, *, batch
     batch = _batch(results, rows if rows is not None else pd.DataFrame(), batch)
     rows = rows[rows["batch"] == batch]
     settings = list(dict.fromkeys(rows["setting"]))
-    runtimes = [r for r in RUNTIMES if r in set(rows["runtime"])]
-    width = 0.8 / max(1, len(runtimes))
-    for i, runtime in enumerate(runtimes):
-        part = rows[rows["runtime"] == runtime].set_index("setting").reindex(settings)
+    for runtime, part, x, width in _runtime_bars(rows, "setting", settings):
         said = verdict({s: part.loc[s, ["q1_ms", "median_ms", "q3_ms"]].to_dict() for s in settings})
-        x = [j + (i - (len(runtimes) - 1) / 2) * width for j in range(len(settings))]
         ax.bar(x, part["median_ms"], width, color=RUNTIME_COLORS[runtime], alpha=0.85,
                yerr=[part["median_ms"] - part["q1_ms"], part["q3_ms"] - part["median_ms"]], capsize=4,
                label=f"{runtime}: {said}")
@@ -553,11 +560,7 @@ def plot_elementwise_share(ax: Axes, results: GuidelineResults, *, batch: int | 
     batch = _batch(results, frame, batch)
     rows = frame[frame["batch"] == batch]
     networks = list(dict.fromkeys(rows["network"]))
-    runtimes = [r for r in RUNTIMES if r in set(rows["runtime"])]
-    width = 0.8 / max(1, len(runtimes))
-    for i, runtime in enumerate(runtimes):
-        part = rows[rows["runtime"] == runtime].set_index("network").reindex(networks)
-        x = [j + (i - (len(runtimes) - 1) / 2) * width for j in range(len(networks))]
+    for runtime, part, x, width in _runtime_bars(rows, "network", networks):
         label = "eager: ReLU + add + BatchNorm" if runtime == "eager" else "onnxruntime: Relu + Add (BN fused)"
         ax.bar(x, 100 * part["share"], width, color=RUNTIME_COLORS[runtime], alpha=0.85, label=label)
     ax.set_xticks(range(len(networks)), networks, rotation=30, ha="right")
