@@ -262,6 +262,9 @@ def test_a_class_session_leaves_no_trace_and_reads_from_the_back_row(chromium_pa
         assert [m["text"] for m in marks["marks"]] == ["✓", "✗"], marks
         assert all(m["drawn"] and m["width"] > 10 for m in marks["marks"]), f"a mark is an empty box: {marks}"
         print(f"marks: {marks['marks']}; an emoji ✅ would be drawn by a font here: {marks['emoji_drawn']}")
+        # what the screenshots show, measured (pytest -s): the shell, the toggle off/on/after reopening
+        print(json.dumps({"shell": shell, "toggle_off": off, "toggle_on": on, "reopened": reopened},
+                         ensure_ascii=False))
         shutdown_kernel(page)
     finally:
         context.close()
