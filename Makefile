@@ -108,7 +108,7 @@ sweep: $(VENV)/.installed
 
 # Every lab operator at matched MACs (catalog.REFERENCE_WIDTHS), 10 epochs on all 50,000 training images (DATA: the
 # full copy, see data/README.md); three seeds for the standard and depthwise-separable nets. Not committed (about
-# 3.5 hours on 2 CPU cores), so not part of `make results`.
+# 6 hours on 2 CPU cores), so not part of `make results`.
 reference-results: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_runs.py reference --data $(DATA) --jobs $(JOBS)
 

@@ -168,7 +168,7 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "lab": Family("make sweep", lab_specs),
-    # Not committed yet: about 3.5 hours on 2 CPU cores (benchmarks/README.md); notebook 07 does not read it.
+    # Not committed yet: about 6 hours on 2 CPU cores (benchmarks/README.md); notebook 07 does not read it.
     "reference": Family("make reference-results", reference_specs, committed=False),
     "sal_controls": Family("make sal-controls", control_specs),
     "squeezenet": Family("make squeezenet-results", squeezenet_specs),
