@@ -35,13 +35,22 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def _accuracies(label: str, values: Sequence[float]) -> list[float]:
+def _finite_numbers(label: str, values: Sequence[float]) -> list[float]:
     values = [v.item() if hasattr(v, "item") else v for v in values]
-    if len(values) < 2:
-        raise ValueError(f"{label} has {len(values)} accuracies: at least 2 seeds are needed to measure noise")
     if not all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in values):
         raise ValueError(f"{label}={list(values)} must hold finite numbers")
     return [float(v) for v in values]
+
+
+def _accuracies(label: str, values: Sequence[float]) -> list[float]:
+    if len(values) < 2:
+        raise ValueError(f"{label} has {len(values)} accuracies: at least 2 seeds are needed to measure noise")
+    return _finite_numbers(label, values)
+
+
+def _verdict(difference: float, low: float, high: float) -> str:
+    """'within noise' when the interval [low, high] of a − b holds 0, else which side is higher."""
+    return "within noise" if low <= 0 <= high else ("a higher" if difference > 0 else "b higher")
 
 
 def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
@@ -55,15 +64,14 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     a, b = _accuracies("a", a), _accuracies("b", b)
     difference = statistics.fmean(a) - statistics.fmean(b)
     if statistics.variance(a) == 0 and statistics.variance(b) == 0:      # no spread at all: nothing to test
-        verdict = "within noise" if difference == 0 else ("a higher" if difference > 0 else "b higher")
         return {"difference": difference, "noise": 0.0, "low": difference, "high": difference,
-                "df": float(len(a) + len(b) - 2), "p_value": 1.0 if difference == 0 else 0.0, "verdict": verdict}
+                "df": float(len(a) + len(b) - 2), "p_value": 1.0 if difference == 0 else 0.0,
+                "verdict": _verdict(difference, difference, difference)}
     test = stats.ttest_ind(a, b, equal_var=False)
     interval = test.confidence_interval(0.95)
     low, high = float(interval.low), float(interval.high)
-    verdict = "within noise" if low <= 0 <= high else ("a higher" if difference > 0 else "b higher")
     return {"difference": difference, "noise": (high - low) / 2, "low": low, "high": high, "df": float(test.df),
-            "p_value": float(test.pvalue), "verdict": verdict}
+            "p_value": float(test.pvalue), "verdict": _verdict(difference, low, high)}
 
 
 def pooled_noise(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
@@ -93,18 +101,17 @@ def compare_with_noise(a: Sequence[float], b: Sequence[float], noise: tuple[floa
         raise ValueError(f"noise={noise!r}: its standard deviation must be a finite number >= 0 (pooled_noise)")
     if not (isinstance(df, int) and not isinstance(df, bool) and df >= 1):
         raise ValueError(f"noise={noise!r}: its degrees of freedom must be an integer >= 1 (pooled_noise)")
+    a, b = _finite_numbers("a", a), _finite_numbers("b", b)
     for label, values in (("a", a), ("b", b)):
-        if len(values) < 1 or not all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v)
-                                      for v in values):
-            raise ValueError(f"{label}={list(values)} must hold at least one finite number")
+        if not values:
+            raise ValueError(f"{label}={values} must hold at least one finite number")
     difference = statistics.fmean(a) - statistics.fmean(b)
     se = spread * math.sqrt(1 / len(a) + 1 / len(b))
     half = float(stats.t.ppf(0.975, df)) * se
     p_value = float(2 * stats.t.sf(abs(difference) / se, df)) if se > 0 else float(difference == 0)
     low, high = difference - half, difference + half
-    verdict = "within noise" if low <= 0 <= high else ("a higher" if difference > 0 else "b higher")
     return {"difference": difference, "noise": half, "low": low, "high": high, "df": float(df),
-            "p_value": p_value, "verdict": verdict}
+            "p_value": p_value, "verdict": _verdict(difference, low, high)}
 
 
 def points(gap: dict[str, Any]) -> str:
