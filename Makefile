@@ -106,9 +106,9 @@ DATA ?= ../shared/data/cifar10-jpeg.npz
 sweep: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_runs.py lab --jobs $(JOBS)
 
-# Every lab operator at matched MACs (catalog.REFERENCE_WIDTHS), 10 epochs on all 50,000 training images (DATA: the
-# full copy, see data/README.md); three seeds for the standard and depthwise-separable nets. Not committed (about
-# 6 hours on 2 CPU cores), so not part of `make results`.
+# Every lab operator at matched MACs (catalog.REFERENCE_WIDTHS), 2 epochs on all 50,000 training images (the lab's
+# number of steps; DATA: the full copy, see data/README.md); three seeds for the standard and depthwise-separable
+# nets. Needs the full copy, which is not shipped, so not part of `make results`.
 reference-results: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_runs.py reference --data $(DATA) --jobs $(JOBS)
 

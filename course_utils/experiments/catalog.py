@@ -4,8 +4,8 @@ A :class:`RunSpec` is one run; a family is a list of them made by one command (`
 
 - ``lab`` (``make sweep``): every lab operator (``experiments.lab.LAB``) at its three widths, seeds 0-2,
   20 epochs on the bundled 5,000 images (``nb07_<operator>[_w<width>][_seed<k>]``);
-- ``reference`` (``make reference-results``; not committed, ``Family.committed``): every lab operator at matched MACs, 10 epochs on all 50,000 images
-  of the full copy (``ref_<operator>_w<width>[_seed<k>]``): each at the width whose network does the MACs nearest
+- ``reference`` (``make reference-results``; not committed, ``Family.committed``): every lab operator at matched MACs, 2 epochs on all
+  50,000 images of the full copy (the lab's 100,000 training samples, from ten times as many distinct images) (``ref_<operator>_w<width>[_seed<k>]``): each at the width whose network does the MACs nearest
   to the standard net's at width 0.5 (``REFERENCE_WIDTHS``); the standard and depthwise-separable nets with seeds
   0-2, the others seed 0;
 - ``sal_controls`` (``make sal-controls``): notebook 06's controls of SAL, seeds 0-2 (``nb06_...``);
@@ -37,7 +37,9 @@ from .sal import AttentionRecorder, hardened_accuracy, temperature_schedule_hook
 from .sal_controls import CONTROLS, control, control_model
 
 COMMITTED = TrainConfig(epochs=DEFAULT_EPOCHS, precision="fp32", progress=False)   # the recipe of every family
-REFERENCE_PREFIX, REFERENCE_EPOCHS = "ref_", 10
+# 2 epochs of 50,000 images are the lab's 20 epochs of 5,000: the same number of optimiser steps, so a reference run
+# differs from its lab run only in how many distinct images it sees (and it fits a class's CPU: 5-20 min a run).
+REFERENCE_PREFIX, REFERENCE_EPOCHS = "ref_", 2
 # The full-data runs compare operators at matched MACs: the target is the standard net's at width 0.5 (2,286,208
 # MACs per 32×32 image), and each operator trains at lab.matched_width(operator, target): the width of
 # lab.MATCHED_WIDTH_GRID nearest in MACs (tests/test_experiments.py recomputes this table).
@@ -104,8 +106,8 @@ def lab_specs(*, variants: Sequence[str] | None = None, widths: Sequence[float] 
 
 
 def reference_specs(*, variants: Sequence[str] | None = None) -> list[RunSpec]:
-    """The full-data reference runs: every lab operator at matched MACs (``REFERENCE_WIDTHS``), 10 epochs on all
-    50,000 training images."""
+    """The full-data reference runs: every lab operator at matched MACs (``REFERENCE_WIDTHS``), ``REFERENCE_EPOCHS``
+    (2) epochs on all 50,000 training images."""
     return [_lab_spec(variant, REFERENCE_WIDTHS[variant], seed, family="reference", prefix=REFERENCE_PREFIX,
                       epochs=REFERENCE_EPOCHS, data=FULL_FILE)
             for variant in (list(LAB) if variants is None else [lab_operator(v).name for v in variants])
