@@ -96,7 +96,8 @@ notebooks: $(VENV)/.installed-test
 
 # Every committed run, then every notebook: hours on 2 CPU cores (benchmarks/README.md has the times). Each
 # target is one family of course_utils.experiments.catalog, made by benchmarks/train_runs.py (float32, one
-# thread per run, JOBS runs at a time); runs already stored with the same key are loaded, not retrained.
+# thread per run, JOBS runs at a time); runs already stored with the same key are loaded, not retrained. The fifth
+# family, reference-results, needs the full CIFAR-10 copy (DATA), which is not shipped: make it on its own.
 results: sweep sal-controls squeezenet-results decomposition-results
 	$(MAKE) notebooks
 
@@ -108,7 +109,7 @@ sweep: $(VENV)/.installed
 
 # Every lab operator at matched MACs (catalog.REFERENCE_WIDTHS), 2 epochs on all 50,000 training images (the lab's
 # number of steps; DATA: the full copy, see data/README.md); three seeds for the standard and depthwise-separable
-# nets. Needs the full copy, which is not shipped, so not part of `make results`.
+# nets. Committed; about 40 minutes with JOBS=2, most of it SAL's run (benchmarks/README.md).
 reference-results: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_runs.py reference --data $(DATA) --jobs $(JOBS)
 

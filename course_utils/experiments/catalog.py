@@ -4,10 +4,11 @@ A :class:`RunSpec` is one run; a family is a list of them made by one command (`
 
 - ``lab`` (``make sweep``): every lab operator (``experiments.lab.LAB``) at its three widths, seeds 0-2,
   20 epochs on the bundled 5,000 images (``nb07_<operator>[_w<width>][_seed<k>]``);
-- ``reference`` (``make reference-results``; not committed, ``Family.committed``): every lab operator at matched MACs, 2 epochs on all
-  50,000 images of the full copy (the lab's 100,000 training samples, from ten times as many distinct images) (``ref_<operator>_w<width>[_seed<k>]``): each at the width whose network does the MACs nearest
-  to the standard net's at width 0.5 (``REFERENCE_WIDTHS``); the standard and depthwise-separable nets with seeds
-  0-2, the others seed 0;
+- ``reference`` (``make reference-results``, which needs the full copy): every lab operator at matched MACs, 2 epochs
+  on all 50,000 images of the full copy, the lab's 100,000 training samples from ten times as many distinct images
+  (``ref_<operator>_w<width>[_seed<k>]``): each at the width whose network does the MACs nearest to the standard
+  net's at width 0.5 (``REFERENCE_WIDTHS``); the standard and depthwise-separable nets with seeds 0-2, the others
+  seed 0;
 - ``sal_controls`` (``make sal-controls``): notebook 06's controls of SAL, seeds 0-2 (``nb06_...``);
 - ``squeezenet`` (``make squeezenet-results``): notebook 03's SqueezeNet-CIFAR, seeds 0-2 (``nb03_...``);
 - ``decomposition`` (``make decomposition-results``): notebook 02's standard network with its weights
@@ -160,18 +161,16 @@ def decomposition_specs(*, seeds: Sequence[int] = SEEDS) -> list[RunSpec]:
 
 @dataclass(frozen=True)
 class Family:
-    """A family of runs: the command that makes them, the function that lists them, and whether they are
-    committed in ``data/results/`` (a family that is not can still be made with its command)."""
+    """A family of runs, all committed in ``data/results/``: the command that makes them and the function that
+    lists them."""
 
     command: str
     specs: Callable[..., list[RunSpec]]
-    committed: bool = True
 
 
 FAMILIES: dict[str, Family] = {
     "lab": Family("make sweep", lab_specs),
-    # Not committed yet: about 6 hours on 2 CPU cores (benchmarks/README.md); notebook 07 does not read it.
-    "reference": Family("make reference-results", reference_specs, committed=False),
+    "reference": Family("make reference-results", reference_specs),
     "sal_controls": Family("make sal-controls", control_specs),
     "squeezenet": Family("make squeezenet-results", squeezenet_specs),
     "decomposition": Family("make decomposition-results", decomposition_specs),
