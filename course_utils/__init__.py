@@ -40,7 +40,7 @@ from .models.resnet20 import ResNet20Style
 from .models.sal import deployed_cost, harden, memory_bytes, sal_layers, to_shift_model
 from .models.squeezenet import SQUEEZENET_TABLES, squeezenet, squeezenet_cifar
 from .operators import OPERATORS, single_layer_operators
-from .paper_points import plot_paper_points
+from .paper_points import BITS_PER_WEIGHT, plot_paper_points, resnet20_memory
 from .roofline import classify, load_roofline_results, measure_roofs, plot_roofline, workload
 from .runtime import eager_and_ort, load_runtime_results, ranking_changes
 from .pareto import best_under_budget, pareto_front
@@ -72,7 +72,8 @@ __all__ = [
     "Residual", "layer_table", "leaf_costs", "MOBILENET_V1_TABLE", "MOBILENET_V2_TABLE", "make_divisible",
     "mobilenet_v1", "mobilenet_v2", "v1_channels", "ResNet20Style", "deployed_cost", "harden", "memory_bytes", "sal_layers",
     "to_shift_model", "SQUEEZENET_TABLES", "squeezenet", "squeezenet_cifar",
-    "OPERATORS", "single_layer_operators", "plot_paper_points", "best_under_budget", "pareto_front",
+    "OPERATORS", "single_layer_operators", "plot_paper_points", "BITS_PER_WEIGHT", "resnet20_memory",
+    "best_under_budget", "pareto_front",
     "MissingRunError", "Store", "TrainResult", "show_source",
     "CURVE_TEST_IMAGES", "DEFAULT_EPOCHS", "DEFAULT_LR", "Hooks", "TrainConfig", "evaluate", "reset_parameters",
     "train",

@@ -7,9 +7,11 @@ the full CIFAR-10 training set (50,000 images), 300 epochs, GPU.
 
 The accuracies below are read off the published figure (about ±0.5 point): a curve is given by its two
 ends, from its smallest to its largest network (``low`` → ``high``), a single network by ``low == high``.
-Only the accuracies are recorded, not the figure's memory coordinates, so :func:`plot_paper_points`
-draws each entry as an accuracy range, one column per method, on an accuracy axis that can be shared
-with a plot of our own runs (accuracy against memory).
+Only the accuracies are recorded, not the figure's memory coordinates (the caption does not give the widths
+at the ends of its curves), so :func:`plot_paper_points` draws each entry as an accuracy range, one column per
+method, on an accuracy axis that can be shared with a plot of our own runs (accuracy against memory).
+What the memory axis compares follows from how each method stores a weight: :func:`resnet20_memory` gives it
+for ResNet-20 at the width of He et al. (16-32-64 channels).
 """
 from __future__ import annotations
 
@@ -17,6 +19,10 @@ import math
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
+from torch import nn
+
+from . import checks
+from .models.resnet20 import ResNet20Style
 
 PAPER = ("Hacene et al., Attention Based Pruning for Shift Networks, ICPR 2020 (arXiv:1905.12300), "
          "Figure 7")
@@ -53,6 +59,40 @@ FIGURE_7: tuple[PaperPoint, ...] = (
 )
 
 
+# How each of Figure 7's ResNet-20 entries stores one weight of a 3×3 kernel, in bits. SAL keeps one weight of
+# each 9-weight slice (SAL2: two) with a 4-bit index of its tap; BinaryConnect and BWN keep the sign, and BWN adds
+# a 32-bit scale per filter (per output map), which resnet20_memory counts separately.
+BITS_PER_WEIGHT: dict[str, float] = {
+    "ResNet-20": 32.0,
+    "ResNet-20 + SAL": (32 + 4) / 9,
+    "ResNet-20 + SAL2": 2 * (32 + 4) / 9,
+    "ResNet-20 + BinaryConnect": 1.0,
+    "ResNet-20 + BWN": 1.0,
+}
+
+
+def block_kernels(width: float = 1.0) -> list[tuple[int, int]]:
+    """(C_in, C_out) of every 3×3 convolution inside ResNet-20's blocks (He et al.'s 16-32-64 channels × width;
+    the stem, the 1×1 shortcuts, BatchNorm and the classifier are not in the list)."""
+    checks.positive_number("width", width)
+    blocks = ResNet20Style("standard", width=width).layers
+    return [(m.in_channels, m.out_channels) for m in blocks.modules()
+            if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+
+
+def resnet20_memory(label: str, *, width: float = 1.0) -> float:
+    """Bytes that Figure 7's entry ``label`` stores for the 3×3 convolutions of ResNet-20's blocks (the layers
+    its compression changes; the rest of the network is the same for every entry):
+
+        bytes = Σ_layers 9 · C_in · C_out · BITS_PER_WEIGHT[label] / 8   (+ 4 · C_out per layer for BWN's scales)
+    """
+    checks.one_of("label", label, tuple(BITS_PER_WEIGHT))
+    kernels = block_kernels(width)
+    weights = sum(9 * c_in * c_out for c_in, c_out in kernels)
+    scales = sum(4 * c_out for _, c_out in kernels) if label.endswith("BWN") else 0
+    return weights * BITS_PER_WEIGHT[label] / 8 + scales
+
+
 def short_label(point: PaperPoint) -> str:
     """The tick label: '+ SAL' for 'ResNet-20 + SAL' (the compressions of ResNet-20 follow it)."""
     return point.label.replace("ResNet-20 + ", "+ ")
@@ -75,4 +115,5 @@ def plot_paper_points(ax: Axes, points: tuple[PaperPoint, ...] = FIGURE_7, *, co
     ax.set_xlim(-0.6, len(points) - 0.4)
 
 
-__all__ = ["PAPER", "PAPER_REGIME", "PaperPoint", "FIGURE_7", "short_label", "plot_paper_points"]
+__all__ = ["PAPER", "PAPER_REGIME", "PaperPoint", "FIGURE_7", "BITS_PER_WEIGHT", "block_kernels", "resnet20_memory",
+           "short_label", "plot_paper_points"]
