@@ -109,7 +109,7 @@ sweep: $(VENV)/.installed
 
 # Every lab operator at matched MACs (catalog.REFERENCE_WIDTHS), 2 epochs on all 50,000 training images (the lab's
 # number of steps; DATA: the full copy, see data/README.md); three seeds for the standard and depthwise-separable
-# nets. Committed; about 40 minutes with JOBS=2, most of it SAL's run (benchmarks/README.md).
+# nets. Committed; about an hour with JOBS=2, nearly all of it SAL's run (benchmarks/README.md).
 reference-results: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_runs.py reference --data $(DATA) --jobs $(JOBS)
 

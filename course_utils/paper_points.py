@@ -89,7 +89,7 @@ def resnet20_memory(label: str, *, width: float = 1.0) -> float:
     checks.one_of("label", label, tuple(BITS_PER_WEIGHT))
     kernels = block_kernels(width)
     weights = sum(9 * c_in * c_out for c_in, c_out in kernels)
-    scales = sum(4 * c_out for _, c_out in kernels) if label.endswith("BWN") else 0
+    scales = sum(4 * c_out for _, c_out in kernels) if label == "ResNet-20 + BWN" else 0
     return weights * BITS_PER_WEIGHT[label] / 8 + scales
 
 

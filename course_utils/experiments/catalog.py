@@ -39,7 +39,7 @@ from .sal_controls import CONTROLS, control, control_model
 
 COMMITTED = TrainConfig(epochs=DEFAULT_EPOCHS, precision="fp32", progress=False)   # the recipe of every family
 # 2 epochs of 50,000 images are the lab's 20 epochs of 5,000: the same number of optimiser steps, so a reference run
-# differs from its lab run only in how many distinct images it sees (and it fits a class's CPU: 5-20 min a run).
+# differs from its lab run only in how many distinct images it sees (0.5-5 min a run on 2 cores; SAL's, about 1 h).
 REFERENCE_PREFIX, REFERENCE_EPOCHS = "ref_", 2
 # The full-data runs compare operators at matched MACs: the target is the standard net's at width 0.5 (2,286,208
 # MACs per 32×32 image), and each operator trains at lab.matched_width(operator, target): the width of
